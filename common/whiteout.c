@@ -72,6 +72,20 @@ int cu_wh_dir_opaque(int dirfd)
 	return xattr_is_y(dirfd, "user.overlay.opaque");
 }
 
+int cu_wh_dir_hides_below(int parentfd, const char *name, int dirfd)
+{
+	char wh[NAME_MAX + 1];
+	struct stat st;
+
+	if (cu_wh_name_of(name, wh, sizeof(wh)) == 0) {
+		if (fstatat(parentfd, wh, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return 1;
+		if (errno != ENOENT)
+			return -errno;
+	}
+	return cu_wh_dir_opaque(dirfd);
+}
+
 int cu_wh_name_of(const char *name, char *buf, size_t size)
 {
 	size_t n = strlen(name);
@@ -134,6 +148,16 @@ int cu_wh_remove(int dirfd, const char *name)
 		return -errno;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    cu_wh_is_chardev(&st) && unlinkat(dirfd, name, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int cu_wh_remove_oci(int dirfd, const char *name)
+{
+	char wh[NAME_MAX + 1];
+
+	if (cu_wh_name_of(name, wh, sizeof(wh)) == 0 &&
+	    unlinkat(dirfd, wh, 0) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;
 }

@@ -67,6 +67,12 @@ bool cu_wh_entry_hidden(const char *name, const struct stat *st);
 /* 1 if the directory is opaque in any format, 0 if not, -errno. */
 int cu_wh_dir_opaque(int dirfd);
 
+/* Does directory NAME (O_PATH dirfd, in parentfd) hide the layers below
+ * it? It does when it is opaque, or when its own layer also holds a
+ * whiteout of NAME (an entry wins over a whiteout in its layer, but the
+ * whiteout still speaks for the layers below). 1, 0 or -errno. */
+int cu_wh_dir_hides_below(int parentfd, const char *name, int dirfd);
+
 /* Look NAME up in one layer directory: CU_WH_FOUND (with *ret_st),
  * CU_WH_HIDDEN, CU_WH_ABSENT or -errno. Never follows a final symlink. */
 int cu_wh_lookup(int dirfd, const char *name, struct stat *ret_st);
@@ -78,6 +84,9 @@ int cu_wh_make(int dirfd, const char *name, enum cu_wh_format fmt);
 /* Remove any whiteout of NAME from dirfd (both formats). 0 or -errno;
  * a missing whiteout is not an error. */
 int cu_wh_remove(int dirfd, const char *name);
+
+/* Remove only the ".wh.NAME" file of NAME (0 if there is none). */
+int cu_wh_remove_oci(int dirfd, const char *name);
 
 /* Mark a directory opaque (0 or -errno). */
 int cu_wh_make_opaque(int dirfd, enum cu_wh_format fmt);

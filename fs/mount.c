@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Setting up the union: open the layers, check the upper and work dirs,
+ * build the root node, and the FUSE capabilities we ask the kernel for.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "lfs.h"
+#include "log.h"
+
+#define WORK_SUBDIR "layerfs-work"
+
+/* *ret_err = "<message>: <strerror(-r)>"; returns r. */
+__attribute__((format(printf, 3, 4)))
+static int fail(char **ret_err, int r, const char *fmt, ...)
+{
+	char *m = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&m, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && asprintf(ret_err, "%s: %s", m, strerror(-r)) < 0)
+		*ret_err = NULL;
+	free(m);
+	return r;
+}
+
+static const char *detect_override(int fd)
+{
+	static const char *const names[] = { LFS_OVERRIDE_PRIV,
+					     LFS_OVERRIDE_CONTAINERS,
+					     LFS_OVERRIDE_USER };
+	char p[32];
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (getxattr(cu_fd_path(fd, p, sizeof(p)), names[i], NULL, 0) >= 0)
+			return names[i];
+	return NULL;
+}
+
+static int open_layer(struct lfs_fs *fs, int i, const char *path,
+		      char **ret_err)
+{
+	struct lfs_layer *l = &fs->layers[i];
+	struct stat st;
+
+	/* lower dirs may be symlinks (containers/storage's l/ links) */
+	l->fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (l->fd < 0)
+		return fail(ret_err, -errno, "cannot open layer '%s'", path);
+	if (fstat(l->fd, &st) < 0)
+		return fail(ret_err, -errno, "cannot stat layer '%s'", path);
+	l->path = strdup(path);
+	l->dev = st.st_dev;
+	l->override_xattr = detect_override(l->fd);
+	return l->path ? 0 : -ENOMEM;
+}
+
+static void count_devs(struct lfs_fs *fs)
+{
+	fs->ndevs = 0;
+	for (int i = 0; i < fs->nlayers; i++) {
+		int j;
+
+		for (j = 0; j < i; j++)
+			if (fs->layers[j].dev == fs->layers[i].dev)
+				break;
+		fs->layers[i].devidx = j < i ? fs->layers[j].devidx : fs->ndevs++;
+	}
+}
+
+/* WORKDIR/layerfs-work holds temp objects; anything there is a leftover
+ * of a crash and is removed. */
+static int open_work(struct lfs_fs *fs, const char *workdir, char **ret_err)
+{
+	_cleanup_close_ int wd = open(workdir, O_RDONLY | O_DIRECTORY |
+						       O_CLOEXEC);
+	struct stat wst;
+	int r;
+
+	if (wd < 0)
+		return fail(ret_err, -errno, "cannot open workdir '%s'",
+			    workdir);
+	if (fstat(wd, &wst) < 0)
+		return -errno;
+	if (wst.st_dev != fs->layers[0].dev)
+		return fail(ret_err, -EXDEV,
+			    "workdir '%s' must be on the upper layer's filesystem",
+			    workdir);
+	r = cu_rm_rf_at(wd, WORK_SUBDIR);
+	if (r < 0)
+		return fail(ret_err, r, "cannot clean workdir '%s'", workdir);
+	if (mkdirat(wd, WORK_SUBDIR, 0700) < 0)
+		return fail(ret_err, -errno, "cannot create work dir in '%s'",
+			    workdir);
+	fs->workfd = openat(wd, WORK_SUBDIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fs->workfd < 0 ? -errno : 0;
+}
+
+static void choose_override(struct lfs_fs *fs)
+{
+	struct lfs_layer *up = &fs->layers[0];
+	char p[32];
+
+	fs->rootless = geteuid() != 0;
+	if (fs->opts->xattr_permissions == 1)
+		fs->upper_override = LFS_OVERRIDE_PRIV;
+	else if (fs->opts->xattr_permissions == 2)
+		fs->upper_override = LFS_OVERRIDE_USER;
+	else if (up->override_xattr)
+		fs->upper_override = up->override_xattr;
+	else
+		fs->upper_override = LFS_OVERRIDE_CONTAINERS;
+	if (fs->opts->xattr_permissions || fs->rootless) {
+		/* mark the upper root so later mounts read the overrides */
+		if (!up->override_xattr) {
+			struct stat st;
+			char v[64];
+			int n;
+
+			fstat(up->fd, &st);
+			n = snprintf(v, sizeof(v), "%u:%u:0%o", st.st_uid,
+				     st.st_gid, st.st_mode & 07777);
+			setxattr(cu_fd_path(up->fd, p, sizeof(p)),
+				 fs->upper_override, v, n, 0);
+		}
+		up->override_xattr = fs->upper_override;
+	}
+}
+
+static int make_root(struct lfs_fs *fs)
+{
+	struct lfs_found f = { 0 };
+	int n = 0;
+
+	f.stack = lfs_stack_new(fs->nlayers);
+	if (!f.stack)
+		return -ENOMEM;
+	for (int i = 0; i < fs->nlayers; i++) {
+		f.stack->r[n].layer = i;
+		f.stack->r[n].fd = dup(fs->layers[i].fd);
+		if (f.stack->r[n++].fd < 0 ||
+		    cu_wh_dir_opaque(fs->layers[i].fd) > 0)
+			break; /* an opaque layer root hides the rest */
+	}
+	f.stack->n = n;
+	if (fstatat(f.stack->r[0].fd, "", &f.st, AT_EMPTY_PATH) < 0) {
+		lfs_found_clear(&f);
+		return -errno;
+	}
+	f.opath = strdup("");
+	fs->root = lfs_node_intern(fs, NULL, "", &f);
+	return fs->root ? 0 : -ENOMEM;
+}
+
+int lfs_fs_init(struct lfs_fs *fs, struct lfs_opts *o, char **ret_err)
+{
+	int r, i = 0;
+
+	memset(fs, 0, sizeof(*fs));
+	fs->opts = o;
+	fs->workfd = -1;
+	fs->has_upper = o->upperdir != NULL;
+	fs->nlayers = o->nlower + fs->has_upper;
+	fs->layers = calloc(fs->nlayers, sizeof(*fs->layers));
+	fs->wh_fmt = o->whiteout == LFS_WH_WRITE_CHARDEV ? CU_WH_CHARDEV
+							 : CU_WH_OCI;
+	fs->timeout = o->timeout >= 0 ? o->timeout : 1.0;
+	fs->lower_timeout = fs->timeout > 3600 ? fs->timeout : 3600;
+	if (!fs->layers)
+		return -ENOMEM;
+	for (int j = 0; j < fs->nlayers; j++)
+		fs->layers[j].fd = -1;
+	if (fs->has_upper && (r = open_layer(fs, i++, o->upperdir, ret_err)) < 0)
+		return r;
+	for (size_t j = 0; j < o->nlower; j++)
+		if ((r = open_layer(fs, i++, o->lowerdirs[j], ret_err)) < 0)
+			return r;
+	count_devs(fs);
+	if (fs->has_upper) {
+		r = open_work(fs, o->workdir, ret_err);
+		if (r < 0)
+			return r;
+		choose_override(fs);
+	}
+	r = lfs_table_init(fs);
+	if (r == 0)
+		r = make_root(fs);
+	return r;
+}
+
+void lfs_fs_destroy(struct lfs_fs *fs)
+{
+	if (fs->buckets) {
+		struct lfs_node *root = fs->root;
+
+		lfs_table_destroy(fs);
+		if (root) {
+			lfs_stack_put(root->stack);
+			free(root->opath);
+			free(root->name);
+			free(root);
+		}
+	}
+	for (int i = 0; fs->layers && i < fs->nlayers; i++) {
+		if (fs->layers[i].fd >= 0)
+			close(fs->layers[i].fd);
+		free(fs->layers[i].path);
+	}
+	free(fs->layers);
+	if (fs->workfd >= 0)
+		close(fs->workfd);
+}
