@@ -161,10 +161,11 @@ static int write_override(struct lfs_fs *fs, int fd, uid_t uid, gid_t gid,
 /* Make an upper object owned by uid:gid (disk ids) with mode. When the
  * daemon may not chown (rootless), the owner goes into the override
  * xattr instead, for directories and regular files. */
-int lfs_set_owner(struct lfs_fs *fs, int dirfd, int fd, const char *name,
-		  uid_t uid, gid_t gid, mode_t mode)
+int lfs_set_owner(struct lfs_fs *fs, int fd, uid_t uid, gid_t gid,
+		  mode_t mode)
 {
 	bool can_override = S_ISDIR(mode) || S_ISREG(mode);
+	char p[32];
 
 	if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != EPERM && errno != EINVAL)
@@ -173,7 +174,11 @@ int lfs_set_owner(struct lfs_fs *fs, int dirfd, int fd, const char *name,
 			return fs->rootless ? 0 : -EPERM;
 		return write_override(fs, fd, uid, gid, mode);
 	}
-	if (fs->upper_override && can_override && fs->opts->xattr_permissions)
+	/* chown cleared the set-id bits: put them back */
+	if ((mode & (S_ISUID | S_ISGID)) && !S_ISLNK(mode) &&
+	    chmod(cu_fd_path(fd, p, sizeof(p)), mode & 07777) < 0)
+		return -errno;
+	if (can_override && fs->layers[0].override_xattr)
 		return write_override(fs, fd, uid, gid, mode);
 	return 0;
 }
@@ -245,7 +250,7 @@ static int set_owner_mode(struct lfs_fs *fs, struct lfs_node *n, int fd,
 		gid_t gid = (to_set & FUSE_SET_ATTR_GID) ?
 				    lfs_gid_to_disk(fs, attr->st_gid) : cur.st_gid;
 
-		r = lfs_set_owner(fs, -1, fd, NULL, uid, gid, cur.st_mode);
+		r = lfs_set_owner(fs, fd, uid, gid, cur.st_mode);
 		if (r < 0)
 			return r;
 		if (fstatat(fd, "", &cur, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)

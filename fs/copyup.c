@@ -197,8 +197,8 @@ static int copy_attrs(struct cu_ctx *c)
 		if (r < 0)
 			return r;
 	}
-	r = lfs_set_owner(c->fs, c->fs->workfd, c->tmpfd, c->tmp,
-			  c->st.st_uid, c->st.st_gid, c->st.st_mode);
+	r = lfs_set_owner(c->fs, c->tmpfd, c->st.st_uid, c->st.st_gid,
+			  c->st.st_mode);
 	if (r < 0)
 		return r;
 	if (!S_ISLNK(c->st.st_mode) &&

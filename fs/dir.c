@@ -159,7 +159,7 @@ static int mk_over_whiteout(struct lfs_fs *fs, int pfd, const char *name,
 	if (r < 0)
 		return r;
 	ofd = openat(fs->workfd, tmp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	r = ofd < 0 ? -errno : lfs_set_owner(fs, -1, ofd, NULL, uid, gid, m->mode);
+	r = ofd < 0 ? -errno : lfs_set_owner(fs, ofd, uid, gid, m->mode);
 	if (r == 0 && S_ISDIR(m->mode))
 		r = cu_wh_make_opaque(ofd, fs->wh_fmt);
 	if (ofd >= 0)
@@ -177,14 +177,19 @@ static int mk_over_whiteout(struct lfs_fs *fs, int pfd, const char *name,
 	return wh == 1 ? cu_wh_remove(pfd, name) : 0;
 }
 
-static gid_t new_gid(struct lfs_fs *fs, int pfd, gid_t ctx_gid)
+/* In a set-group-ID directory new entries take its group, and new
+ * directories its set-group-ID bit (the filesystem does it for objects
+ * made in place, not for those renamed in from the work dir). */
+static gid_t new_gid(struct lfs_fs *fs, int pfd, gid_t ctx_gid, mode_t *mode)
 {
 	struct stat pst;
 
-	/* in a set-group-ID directory new entries take its group */
 	if (fstatat(pfd, "", &pst, AT_EMPTY_PATH) == 0 &&
-	    (pst.st_mode & S_ISGID))
+	    (pst.st_mode & S_ISGID)) {
+		if (S_ISDIR(*mode))
+			*mode |= S_ISGID;
 		return pst.st_gid;
+	}
 	return lfs_gid_to_disk(fs, ctx_gid);
 }
 
@@ -238,7 +243,7 @@ int lfs_create_at(struct lfs_fs *fs, fuse_req_t req, struct lfs_node *parent,
 	ps = lfs_stack_get(parent);
 	pfd = ps->r[0].fd;
 	uid = lfs_uid_to_disk(fs, ctx->uid);
-	gid = new_gid(fs, pfd, ctx->gid);
+	gid = new_gid(fs, pfd, ctx->gid, &m.mode);
 	wh = upper_whiteout(pfd, name);
 	if (wh) {
 		r = mk_over_whiteout(fs, pfd, name, &m, wh, uid, gid);
@@ -249,8 +254,7 @@ int lfs_create_at(struct lfs_fs *fs, fuse_req_t req, struct lfs_node *parent,
 							    O_CLOEXEC);
 
 			r = ofd < 0 ? -errno :
-				      lfs_set_owner(fs, -1, ofd, NULL, uid, gid,
-						    mode);
+				      lfs_set_owner(fs, ofd, uid, gid, m.mode);
 			if (ofd >= 0)
 				close(ofd);
 		}

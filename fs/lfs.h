@@ -223,8 +223,8 @@ char *lfs_child_opath(const char *parent_opath, const char *name);
 int lfs_getattr_node(struct lfs_fs *fs, struct lfs_node *n, struct stat *st);
 void lfs_fill_entry(struct lfs_fs *fs, struct lfs_node *n,
 		    const struct stat *st, struct fuse_entry_param *e);
-int lfs_set_owner(struct lfs_fs *fs, int layer_fd_parent, int fd,
-		  const char *name, uid_t uid, gid_t gid, mode_t mode);
+int lfs_set_owner(struct lfs_fs *fs, int fd, uid_t uid, gid_t gid,
+		  mode_t mode);
 uid_t lfs_uid_to_disk(struct lfs_fs *fs, uid_t uid);
 gid_t lfs_gid_to_disk(struct lfs_fs *fs, gid_t gid);
 int lfs_truncate_node(struct lfs_fs *fs, struct lfs_node *n,

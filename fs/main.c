@@ -127,10 +127,12 @@ static int fuse_args_of(const struct lfs_opts *o, struct fuse_args *a)
 		r = add_arg(a, "-o%s", "allow_root");
 	if (r == 0 && (o->ro || !o->upperdir))
 		r = add_arg(a, "-o%s", "ro");
-	if (r == 0 && o->nodev)
-		r = add_arg(a, "-o%s", "nodev");
-	if (r == 0 && o->nosuid)
-		r = add_arg(a, "-o%s", "nosuid");
+	/* as the kernel's overlayfs: device nodes and set-id programs work
+	 * (a container's rootfs needs them) unless asked otherwise; only
+	 * root may mount so */
+	if (r == 0 && geteuid() == 0)
+		r = add_arg(a, "-o%s,%s", o->nodev ? "nodev" : "dev",
+			    o->nosuid ? "nosuid" : "suid");
 	if (r == 0 && o->noexec)
 		r = add_arg(a, "-o%s", "noexec");
 	if (r == 0 && o->noatime)

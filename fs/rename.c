@@ -68,6 +68,7 @@ static int prep_dir(struct lfs_fs *fs, struct lfs_node *n, int lower_at_dest)
 
 static int load_side(struct lfs_fs *fs, struct side *sd)
 {
+	struct stat st;
 	int r = lfs_resolve(fs, sd->parent, sd->name, &sd->f);
 
 	if (r == -ENOENT)
@@ -75,13 +76,12 @@ static int load_side(struct lfs_fs *fs, struct side *sd)
 	if (r < 0)
 		return r;
 	sd->exists = true;
+	st = sd->f.st;
+	/* intern takes the found stack or frees it: keep only the stat */
 	sd->node = lfs_node_intern(fs, sd->parent, sd->name, &sd->f);
-	if (!sd->node)
-		return -ENOMEM;
-	/* intern took the found stack or freed it; keep f.st only */
-	sd->f.stack = NULL;
-	sd->f.opath = NULL;
-	return 0;
+	memset(&sd->f, 0, sizeof(sd->f));
+	sd->f.st = st;
+	return sd->node ? 0 : -ENOMEM;
 }
 
 static int check(struct lfs_fs *fs, struct side *a, struct side *b,
