@@ -270,6 +270,8 @@ static int copy_up_lower(struct lfs_fs *fs, struct lfs_node *n, bool data)
 	if (fstatat(c.old->r[0].fd, "", &c.st, AT_EMPTY_PATH) < 0)
 		return -errno;
 	c.metacopy = !data && S_ISREG(c.st.st_mode) && n->opath;
+	if (c.metacopy && (r = lfs_dir_mark_meta(n->parent)) < 0)
+		return r;
 	ps = lfs_stack_get(n->parent);
 	c.pfd = ps->r[0].fd;
 	c.name = n->name;
@@ -326,6 +328,23 @@ static int copy_up_data(struct lfs_fs *fs, struct lfs_node *n)
 	n->metacopy = false;
 	lfs_node_set_stack(n, ns);
 	return 0;
+}
+
+/* Mark an upper directory as one that may hold metacopy files, before
+ * the first one is placed in it. */
+int lfs_dir_mark_meta(struct lfs_node *dir)
+{
+	struct lfs_stack *s;
+	int r;
+
+	if (__atomic_load_n(&dir->has_meta, __ATOMIC_ACQUIRE))
+		return 0;
+	s = lfs_stack_get(dir);
+	r = lfs_xattr_set_path(s->r[0].fd, LFS_XATTR_HASMETA, "y", 1, 0);
+	lfs_stack_put(s);
+	if (r == 0)
+		__atomic_store_n(&dir->has_meta, true, __ATOMIC_RELEASE);
+	return r;
 }
 
 int lfs_copy_up(struct lfs_fs *fs, struct lfs_node *n, bool data)

@@ -27,6 +27,8 @@
  *                           layers at "/PATH" (chmod, chown, utimens,
  *                           setxattr and rename of a lower file). The
  *                           first write copies the data up, then drops it.
+ *   user.layerfs.hasmeta=y  on an upper directory that may hold metacopy
+ *                           files: only there are files checked for one.
  *   user.containers.override_stat  "uid:gid:mode" when the daemon could
  *                           not chown (rootless); see attr.c.
  * A directory in the upper layer next to a whiteout of its own name is
@@ -57,6 +59,7 @@
 
 #define LFS_XATTR_REDIRECT "user.layerfs.redirect"
 #define LFS_XATTR_METACOPY "user.layerfs.metacopy"
+#define LFS_XATTR_HASMETA "user.layerfs.hasmeta"
 #define LFS_XATTR_PREFIX "user.layerfs."
 #define LFS_OVERRIDE_CONTAINERS "user.containers.override_stat"
 #define LFS_OVERRIDE_USER "user.fuseoverlayfs.override_stat"
@@ -104,8 +107,9 @@ struct lfs_node {
 	pthread_mutex_t lock;
 	/* --- protected by lock --- */
 	struct lfs_stack *stack;
-	bool metacopy;     /* upper holds metadata only; data in lowers[0] */
+	bool metacopy;     /* upper holds metadata only; data in stack r[1] */
 	bool redirected;   /* upper dir carries a redirect xattr */
+	bool has_meta;     /* upper dir carries the hasmeta mark */
 	char *opath;       /* origin path in the lowers ("" = root), or NULL */
 	struct lfs_node *parent; /* holds a ref; NULL for root/unlinked */
 	char *name;
@@ -169,7 +173,7 @@ struct lfs_fileh {
 struct lfs_found {
 	struct stat st;    /* of the top object */
 	struct lfs_stack *stack;
-	bool metacopy, redirected;
+	bool metacopy, redirected, has_meta;
 	char *opath;
 };
 
@@ -210,9 +214,6 @@ static inline int lfs_top_layer(const struct lfs_stack *s)
 uint64_t lfs_compose_ino(struct lfs_fs *fs, int layer, ino_t ino);
 int lfs_resolve(struct lfs_fs *fs, struct lfs_node *parent, const char *name,
 		struct lfs_found *ret);
-int lfs_resolve_in(struct lfs_fs *fs, const struct lfs_stack *dir,
-		   const char *name, const char *parent_opath,
-		   struct lfs_found *ret);
 int lfs_resolve_lower_path(struct lfs_fs *fs, const char *path,
 			   struct lfs_found *ret);
 int lfs_lower_has(struct lfs_fs *fs, struct lfs_node *parent,
@@ -249,6 +250,7 @@ void lfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 /* copyup.c */
 int lfs_copy_up(struct lfs_fs *fs, struct lfs_node *n, bool data);
 int lfs_ensure_upper_dir(struct lfs_fs *fs, struct lfs_node *dir);
+int lfs_dir_mark_meta(struct lfs_node *dir);
 int lfs_node_upper_fd(struct lfs_node *n);
 int lfs_open_real(int opath_fd, int flags);
 

@@ -104,8 +104,11 @@ static int append_origin(struct lfs_fs *fs, struct lfs_found *ret,
 	return ret->opath ? 0 : -ENOMEM;
 }
 
-/* The top object was found in the upper layer: follow its markers. */
-static int upper_markers(struct lfs_fs *fs, struct lfs_found *ret, bool *stop)
+/* The top object was found in the upper layer: follow its markers. A
+ * file can only be a metacopy in a directory marked hasmeta, so most
+ * lookups read no xattr at all. */
+static int upper_markers(struct lfs_fs *fs, struct lfs_found *ret,
+			 bool parent_has_meta, bool *stop)
 {
 	char buf[PATH_MAX];
 	int top = ret->stack->r[0].fd;
@@ -113,6 +116,10 @@ static int upper_markers(struct lfs_fs *fs, struct lfs_found *ret, bool *stop)
 
 	*stop = false;
 	if (S_ISDIR(ret->st.st_mode)) {
+		n = read_marker(top, LFS_XATTR_HASMETA, buf, sizeof(buf));
+		if (n < 0)
+			return n;
+		ret->has_meta = n > 0;
 		n = read_marker(top, LFS_XATTR_REDIRECT, buf, sizeof(buf));
 		if (n <= 0)
 			return n;
@@ -121,9 +128,7 @@ static int upper_markers(struct lfs_fs *fs, struct lfs_found *ret, bool *stop)
 		return append_origin(fs, ret, buf, S_IFDIR);
 	}
 	*stop = true;
-	/* a metacopy file has no data blocks of its own: skip the xattr
-	 * read for every file that has some */
-	if (!S_ISREG(ret->st.st_mode) || ret->st.st_blocks != 0)
+	if (!S_ISREG(ret->st.st_mode) || !parent_has_meta)
 		return 0;
 	n = read_marker(top, LFS_XATTR_METACOPY, buf, sizeof(buf));
 	if (n <= 0)
@@ -134,7 +139,7 @@ static int upper_markers(struct lfs_fs *fs, struct lfs_found *ret, bool *stop)
 
 static int resolve_from(struct lfs_fs *fs, const struct lfs_stack *dir,
 			int from, const char *name, const char *parent_opath,
-			struct lfs_found *ret)
+			bool parent_has_meta, struct lfs_found *ret)
 {
 	struct lfs_stack *s = lfs_stack_new(dir->n);
 	struct stat st;
@@ -169,7 +174,8 @@ static int resolve_from(struct lfs_fs *fs, const struct lfs_stack *dir,
 				goto fail;
 			}
 			if (layer == 0 && fs->has_upper) {
-				r = upper_markers(fs, ret, &stop);
+				r = upper_markers(fs, ret, parent_has_meta,
+						  &stop);
 				if (r < 0)
 					goto fail;
 				if (stop)
@@ -194,18 +200,12 @@ fail:
 	return r;
 }
 
-int lfs_resolve_in(struct lfs_fs *fs, const struct lfs_stack *dir,
-		   const char *name, const char *parent_opath,
-		   struct lfs_found *ret)
-{
-	return resolve_from(fs, dir, 0, name, parent_opath, ret);
-}
-
 int lfs_resolve(struct lfs_fs *fs, struct lfs_node *parent, const char *name,
 		struct lfs_found *ret)
 {
 	struct lfs_stack *s = lfs_stack_get(parent);
-	int r = resolve_from(fs, s, 0, name, parent->opath, ret);
+	bool meta = __atomic_load_n(&parent->has_meta, __ATOMIC_ACQUIRE);
+	int r = resolve_from(fs, s, 0, name, parent->opath, meta, ret);
 
 	lfs_stack_put(s);
 	return r;
@@ -221,7 +221,7 @@ int lfs_lower_has(struct lfs_fs *fs, struct lfs_node *parent,
 
 	while (from < s->n && s->r[from].layer == 0 && fs->has_upper)
 		from++;
-	r = resolve_from(fs, s, from, name, NULL, &f);
+	r = resolve_from(fs, s, from, name, NULL, false, &f);
 	lfs_stack_put(s);
 	if (r == -ENOENT)
 		return 0;
@@ -259,7 +259,7 @@ int lfs_resolve_lower_path(struct lfs_fs *fs, const char *path,
 			lfs_stack_put(cur);
 			return -EINVAL;
 		}
-		r = resolve_from(fs, cur, 0, comp, NULL, &f);
+		r = resolve_from(fs, cur, 0, comp, NULL, false, &f);
 		lfs_stack_put(cur);
 		if (r < 0)
 			return r;

@@ -161,6 +161,12 @@ static int make_root(struct lfs_fs *fs)
 		return -errno;
 	}
 	f.opath = strdup("");
+	if (fs->has_upper) {
+		char p[32];
+
+		f.has_meta = getxattr(cu_fd_path(fs->layers[0].fd, p, sizeof(p)),
+				      LFS_XATTR_HASMETA, NULL, 0) >= 0;
+	}
 	fs->root = lfs_node_intern(fs, NULL, "", &f);
 	return fs->root ? 0 : -ENOMEM;
 }

@@ -15,6 +15,7 @@
  * rename happens, so each crash point leaves a consistent tree.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,25 @@ struct side {
 	struct lfs_node *node; /* interned for the call: forget 1 at end */
 	int lower;             /* the lowers have this name */
 };
+
+/* The marker file must not show as a change of the directory. */
+static int make_opaque_keep_times(struct lfs_fs *fs, int fd)
+{
+	struct stat st;
+	char p[32];
+	int r;
+
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
+		return -errno;
+	r = cu_wh_make_opaque(fd, fs->wh_fmt);
+	if (r == 0) {
+		struct timespec ts[2] = { st.st_atim, st.st_mtim };
+
+		if (utimensat(AT_FDCWD, cu_fd_path(fd, p, sizeof(p)), ts, 0) < 0)
+			r = -errno;
+	}
+	return r;
+}
 
 /* Give a moved directory what it needs at its new place. */
 static int prep_dir(struct lfs_fs *fs, struct lfs_node *n, int lower_at_dest)
@@ -57,7 +77,7 @@ static int prep_dir(struct lfs_fs *fs, struct lfs_node *n, int lower_at_dest)
 	} else if (s->n == 1 && lower_at_dest) {
 		r = cu_wh_dir_opaque(s->r[0].fd);
 		if (r == 0)
-			r = cu_wh_make_opaque(s->r[0].fd, fs->wh_fmt);
+			r = make_opaque_keep_times(fs, s->r[0].fd);
 		else if (r > 0)
 			r = 0;
 	}
@@ -128,6 +148,16 @@ static void move_node(struct lfs_fs *fs, struct lfs_node *n,
 		lfs_node_unref(fs, old);
 }
 
+static bool is_metacopy(struct lfs_node *n)
+{
+	bool m;
+
+	pthread_mutex_lock(&n->lock);
+	m = n->metacopy;
+	pthread_mutex_unlock(&n->lock);
+	return m;
+}
+
 /* Prepare both ends in the upper layer. */
 static int prepare(struct lfs_fs *fs, struct side *a, struct side *b,
 		   unsigned flags)
@@ -149,6 +179,11 @@ static int prepare(struct lfs_fs *fs, struct side *a, struct side *b,
 	r = prep_dir(fs, a->node, b->lower);
 	if (r == 0 && (flags & RENAME_EXCHANGE))
 		r = prep_dir(fs, b->node, a->lower);
+	/* a metacopy file moving to another directory marks it first */
+	if (r == 0 && is_metacopy(a->node))
+		r = lfs_dir_mark_meta(b->parent);
+	if (r == 0 && (flags & RENAME_EXCHANGE) && is_metacopy(b->node))
+		r = lfs_dir_mark_meta(a->parent);
 	return r;
 }
 

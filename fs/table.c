@@ -404,6 +404,7 @@ static struct lfs_node *node_new(struct lfs_fs *fs, struct lfs_node *parent,
 	n->stack = f->stack;
 	n->metacopy = f->metacopy;
 	n->redirected = f->redirected;
+	n->has_meta = f->has_meta;
 	n->opath = f->opath;
 	n->parent = parent;
 	memset(f, 0, sizeof(*f));
