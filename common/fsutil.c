@@ -129,8 +129,8 @@ int cu_open_tmp_at(int dirfd, const char *prefix, mode_t mode, char *name_buf,
 		int fd;
 
 		cu_random_token(tok, 12);
-		if ((size_t)snprintf(name_buf, name_size, "%s.%s", prefix, tok) >=
-		    name_size)
+		if ((size_t)snprintf(name_buf, name_size, "%s.%s", prefix,
+				     tok) >= name_size)
 			return -ENAMETOOLONG;
 		fd = openat(dirfd, name_buf,
 			    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -154,14 +154,14 @@ int cu_fsync_dir_at(int dirfd, const char *path)
 	return 0;
 }
 
-int cu_atomic_write_at(int dirfd, const char *name, const void *buf,
-		       size_t len, mode_t mode)
+int cu_atomic_write_at(int dirfd, const char *name, const void *buf, size_t len,
+		       mode_t mode)
 {
 	char tmp[64];
 	int r;
 
 	_cleanup_close_ int fd = cu_open_tmp_at(dirfd, ".tmp", mode, tmp,
-						 sizeof(tmp));
+						sizeof(tmp));
 	if (fd < 0)
 		return fd;
 	r = cu_write_all(fd, buf, len);

@@ -32,8 +32,8 @@ void cu_random_token(char *buf, size_t n);
 int cu_open_tmp_at(int dirfd, const char *prefix, mode_t mode, char *name_buf,
 		   size_t name_size);
 
-int cu_atomic_write_at(int dirfd, const char *name, const void *buf,
-		       size_t len, mode_t mode);
+int cu_atomic_write_at(int dirfd, const char *name, const void *buf, size_t len,
+		       mode_t mode);
 
 int cu_fsync_dir_at(int dirfd, const char *path);
 

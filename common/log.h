@@ -20,9 +20,9 @@ void cu_log(enum cu_log_level lvl, const char *fmt, ...)
 #define cu_err(...) cu_log(CU_LOG_ERR, __VA_ARGS__)
 #define cu_warn(...) cu_log(CU_LOG_WARN, __VA_ARGS__)
 #define cu_info(...) cu_log(CU_LOG_INFO, __VA_ARGS__)
-#define cu_debug(...)                                    \
-	do {                                             \
-		if (cu_log_enabled(CU_LOG_DEBUG))        \
+#define cu_debug(...)                                      \
+	do {                                               \
+		if (cu_log_enabled(CU_LOG_DEBUG))          \
 			cu_log(CU_LOG_DEBUG, __VA_ARGS__); \
 	} while (0)
 

@@ -52,8 +52,10 @@ static int xattr_is_y(int dirfd, const char *attr)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", dirfd);
 	n = getxattr(path, attr, val, sizeof(val));
 	if (n < 0)
-		return (errno == ENODATA || errno == ENOTSUP || errno == EPERM ||
-			errno == E2BIG || errno == ERANGE) ? 0 : -errno;
+		return (errno == ENODATA || errno == ENOTSUP ||
+			errno == EPERM || errno == E2BIG || errno == ERANGE) ?
+			       0 :
+			       -errno;
 	return n == 1 && val[0] == 'y';
 }
 
@@ -132,7 +134,8 @@ int cu_wh_make(int dirfd, const char *name, enum cu_wh_format fmt)
 		return r;
 	/* mode 0 as OCI tars carry it; O_EXCL so an existing one is kept */
 	_cleanup_close_ int fd = openat(dirfd, wh,
-		O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+					O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+					0);
 	if (fd < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
@@ -173,6 +176,6 @@ int cu_wh_make_opaque(int dirfd, enum cu_wh_format fmt)
 		return 0;
 	}
 	_cleanup_close_ int fd = openat(dirfd, CU_WH_OPAQUE,
-		O_WRONLY | O_CREAT | O_CLOEXEC, 0);
+					O_WRONLY | O_CREAT | O_CLOEXEC, 0);
 	return fd < 0 ? -errno : 0;
 }

@@ -109,7 +109,8 @@ int lfs_getattr_node(struct lfs_fs *fs, struct lfs_node *n, struct stat *st)
 	struct lfs_stack *s = lfs_stack_get(n);
 	int r = 0;
 
-	if (fstatat(s->r[0].fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+	if (fstatat(s->r[0].fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) <
+	    0) {
 		r = -errno;
 		goto out;
 	}
@@ -161,13 +162,13 @@ static int write_override(struct lfs_fs *fs, int fd, uid_t uid, gid_t gid,
 /* Make an upper object owned by uid:gid (disk ids) with mode. When the
  * daemon may not chown (rootless), the owner goes into the override
  * xattr instead, for directories and regular files. */
-int lfs_set_owner(struct lfs_fs *fs, int fd, uid_t uid, gid_t gid,
-		  mode_t mode)
+int lfs_set_owner(struct lfs_fs *fs, int fd, uid_t uid, gid_t gid, mode_t mode)
 {
 	bool can_override = S_ISDIR(mode) || S_ISREG(mode);
 	char p[32];
 
-	if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+	if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) <
+	    0) {
 		if (errno != EPERM && errno != EINVAL)
 			return -errno;
 		if (!fs->upper_override || !can_override)
@@ -196,8 +197,8 @@ void lfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	pthread_mutex_lock(&n->lock);
-	t = (fs->has_upper && lfs_top_layer(n->stack) == 0) ?
-		    fs->timeout : fs->lower_timeout;
+	t = (fs->has_upper && lfs_top_layer(n->stack) == 0) ? fs->timeout :
+							      fs->lower_timeout;
 	pthread_mutex_unlock(&n->lock);
 	fuse_reply_attr(req, &st, t);
 }
@@ -220,13 +221,16 @@ static int set_times(struct lfs_node *n, int fd, const struct stat *attr,
 		ts[1] = attr->st_mtim;
 	if (n->type != S_IFLNK)
 		return utimensat(AT_FDCWD, cu_fd_path(fd, p, sizeof(p)), ts,
-				 0) < 0 ? -errno : 0;
+				 0) < 0 ?
+			       -errno :
+			       0;
 	/* a symlink's times: through its parent, never following it */
 	pthread_mutex_lock(&n->lock);
 	if (n->parent && n->name) {
 		struct lfs_stack *ps = lfs_stack_get(n->parent);
 
-		if (utimensat(ps->r[0].fd, n->name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		if (utimensat(ps->r[0].fd, n->name, ts, AT_SYMLINK_NOFOLLOW) <
+		    0)
 			r = -errno;
 		lfs_stack_put(ps);
 	}
@@ -246,14 +250,17 @@ static int set_owner_mode(struct lfs_fs *fs, struct lfs_node *n, int fd,
 	apply_override(fs, 0, fd, &cur);
 	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		uid_t uid = (to_set & FUSE_SET_ATTR_UID) ?
-				    lfs_uid_to_disk(fs, attr->st_uid) : cur.st_uid;
+				    lfs_uid_to_disk(fs, attr->st_uid) :
+				    cur.st_uid;
 		gid_t gid = (to_set & FUSE_SET_ATTR_GID) ?
-				    lfs_gid_to_disk(fs, attr->st_gid) : cur.st_gid;
+				    lfs_gid_to_disk(fs, attr->st_gid) :
+				    cur.st_gid;
 
 		r = lfs_set_owner(fs, fd, uid, gid, cur.st_mode);
 		if (r < 0)
 			return r;
-		if (fstatat(fd, "", &cur, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		if (fstatat(fd, "", &cur, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) <
+		    0)
 			return -errno;
 		apply_override(fs, 0, fd, &cur);
 	}
@@ -263,7 +270,8 @@ static int set_owner_mode(struct lfs_fs *fs, struct lfs_node *n, int fd,
 		if (errno != EPERM || !fs->upper_override)
 			return -errno;
 	}
-	if (fs->upper_override && (S_ISDIR(cur.st_mode) || S_ISREG(cur.st_mode)) &&
+	if (fs->upper_override &&
+	    (S_ISDIR(cur.st_mode) || S_ISREG(cur.st_mode)) &&
 	    (fs->rootless || fs->opts->xattr_permissions))
 		return write_override(fs, fd, cur.st_uid, cur.st_gid,
 				      attr->st_mode);
@@ -282,7 +290,8 @@ int lfs_truncate_node(struct lfs_fs *fs, struct lfs_node *n,
 		return r;
 	s = lfs_stack_get(n);
 	if (fi && ((struct lfs_fileh *)(uintptr_t)fi->fh)->layer == 0) {
-		r = ftruncate(((struct lfs_fileh *)(uintptr_t)fi->fh)->fd, size);
+		r = ftruncate(((struct lfs_fileh *)(uintptr_t)fi->fh)->fd,
+			      size);
 	} else {
 		int fd = lfs_open_real(s->r[0].fd, O_WRONLY);
 
@@ -317,11 +326,12 @@ void lfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (r < 0)
 		goto out;
 	s = lfs_stack_get(n);
-	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_MODE))
+	if (to_set &
+	    (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_MODE))
 		r = set_owner_mode(fs, n, s->r[0].fd, attr, to_set);
-	if (r == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
-				 FUSE_SET_ATTR_ATIME_NOW |
-				 FUSE_SET_ATTR_MTIME_NOW)))
+	if (r == 0 &&
+	    (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+		       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)))
 		r = set_times(n, s->r[0].fd, attr, to_set);
 	lfs_stack_put(s);
 	if (r == 0)

@@ -37,12 +37,12 @@
 struct cu_ctx {
 	struct lfs_fs *fs;
 	struct lfs_node *n;
-	struct lfs_stack *old;  /* the node's stack before copy-up */
-	struct stat st;         /* of the object being copied */
-	int pfd;                /* upper parent dir (O_PATH) */
+	struct lfs_stack *old; /* the node's stack before copy-up */
+	struct stat st;	       /* of the object being copied */
+	int pfd;	       /* upper parent dir (O_PATH) */
 	const char *name;
-	char tmp[64];           /* temp name in the work dir */
-	int tmpfd;              /* O_PATH on the temp object */
+	char tmp[64]; /* temp name in the work dir */
+	int tmpfd;    /* O_PATH on the temp object */
 	bool metacopy;
 };
 
@@ -67,8 +67,9 @@ static int copy_range(int in, int out, off_t off, off_t end)
 		if (n < 0 && (errno == EXDEV || errno == ENOSYS ||
 			      errno == EOPNOTSUPP || errno == EINVAL)) {
 			char buf[1 << 16];
-			ssize_t m = pread(in, buf, MIN(sizeof(buf),
-						       (size_t)(end - off)), off);
+			ssize_t m = pread(in, buf,
+					  MIN(sizeof(buf), (size_t)(end - off)),
+					  off);
 
 			if (m < 0)
 				return -errno;
@@ -99,7 +100,7 @@ static int copy_data(int in, int out, off_t size)
 		if (data < 0) {
 			if (errno == ENXIO)
 				break; /* only a hole remains */
-			data = off; /* no SEEK_DATA: copy everything */
+			data = off;    /* no SEEK_DATA: copy everything */
 			hole = size;
 		} else {
 			hole = lseek(in, data, SEEK_HOLE);
@@ -120,7 +121,7 @@ static int make_tmp_reg(struct cu_ctx *c)
 {
 	struct lfs_fs *fs = c->fs;
 	_cleanup_close_ int out = cu_open_tmp_at(fs->workfd, "copyup", 0600,
-						  c->tmp, sizeof(c->tmp));
+						 c->tmp, sizeof(c->tmp));
 	int r;
 
 	if (out < 0)
@@ -130,13 +131,15 @@ static int make_tmp_reg(struct cu_ctx *c)
 
 		r = ftruncate(out, c->st.st_size) < 0 ? -errno : 0;
 		if (r == 0 && asprintf(&v, "/%s", c->n->opath) >= 0) {
-			if (fsetxattr(out, LFS_XATTR_METACOPY, v, strlen(v), 0) < 0)
+			if (fsetxattr(out, LFS_XATTR_METACOPY, v, strlen(v),
+				      0) < 0)
 				r = -errno;
 			free(v);
 		}
 	} else {
-		_cleanup_close_ int in = lfs_open_real(
-			c->old->r[c->n->metacopy ? 1 : 0].fd, O_RDONLY);
+		_cleanup_close_ int in =
+			lfs_open_real(c->old->r[c->n->metacopy ? 1 : 0].fd,
+				      O_RDONLY);
 
 		if (in < 0)
 			return in;
@@ -201,8 +204,8 @@ static int copy_attrs(struct cu_ctx *c)
 			  c->st.st_mode);
 	if (r < 0)
 		return r;
-	if (!S_ISLNK(c->st.st_mode) &&
-	    chmod(cu_fd_path(c->tmpfd, p, sizeof(p)), c->st.st_mode & 07777) < 0)
+	if (!S_ISLNK(c->st.st_mode) && chmod(cu_fd_path(c->tmpfd, p, sizeof(p)),
+					     c->st.st_mode & 07777) < 0)
 		return -errno;
 	if (utimensat(c->fs->workfd, c->tmp, ts, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;

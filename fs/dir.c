@@ -119,8 +119,8 @@ struct mk {
 	mode_t mode;
 	dev_t rdev;
 	const char *target; /* symlink */
-	int flags;          /* open flags for regular files */
-	int fd;             /* out: open fd of a regular file */
+	int flags;	    /* open flags for regular files */
+	int fd;		    /* out: open fd of a regular file */
 };
 
 /* Create the object at dirfd/name. */
@@ -128,8 +128,9 @@ static int mk_object(int dirfd, const char *name, struct mk *m)
 {
 	switch (m->mode & S_IFMT) {
 	case S_IFREG:
-		m->fd = openat(dirfd, name, (m->flags & ~O_TRUNC) | O_CREAT |
-						    O_EXCL | O_CLOEXEC,
+		m->fd = openat(dirfd, name,
+			       (m->flags & ~O_TRUNC) | O_CREAT | O_EXCL |
+				       O_CLOEXEC,
 			       m->mode & 07777);
 		return m->fd < 0 ? -errno : 0;
 	case S_IFDIR:
@@ -226,8 +227,11 @@ int lfs_create_at(struct lfs_fs *fs, fuse_req_t req, struct lfs_node *parent,
 		  struct lfs_node **ret_node, struct stat *ret_st)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct mk m = { .mode = mode, .rdev = rdev, .target = link_target,
-			.flags = ret_fd ? *ret_fd : O_RDONLY, .fd = -1 };
+	struct mk m = { .mode = mode,
+			.rdev = rdev,
+			.target = link_target,
+			.flags = ret_fd ? *ret_fd : O_RDONLY,
+			.fd = -1 };
 	struct lfs_stack *ps;
 	uid_t uid;
 	gid_t gid;
@@ -250,8 +254,8 @@ int lfs_create_at(struct lfs_fs *fs, fuse_req_t req, struct lfs_node *parent,
 	} else {
 		r = mk_object(pfd, name, &m);
 		if (r == 0) {
-			int ofd = openat(pfd, name, O_PATH | O_NOFOLLOW |
-							    O_CLOEXEC);
+			int ofd = openat(pfd, name,
+					 O_PATH | O_NOFOLLOW | O_CLOEXEC);
 
 			r = ofd < 0 ? -errno :
 				      lfs_set_owner(fs, ofd, uid, gid, m.mode);
@@ -310,8 +314,8 @@ void lfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 }
 
 /* After a name went away: the node behind it must never copy up there. */
-static void detach(struct lfs_fs *fs, struct lfs_node *parent,
-		   const char *name, struct lfs_found *f)
+static void detach(struct lfs_fs *fs, struct lfs_node *parent, const char *name,
+		   struct lfs_found *f)
 {
 	struct lfs_node *n = lfs_node_find(fs, parent, name, f);
 
@@ -323,8 +327,7 @@ static void detach(struct lfs_fs *fs, struct lfs_node *parent,
 
 /* Remove the upper entry name (a dir may hold whiteouts): move it into
  * the work dir atomically, then clean it up there. */
-int lfs_remove_upper(struct lfs_fs *fs, int pfd, const char *name,
-			bool dir)
+int lfs_remove_upper(struct lfs_fs *fs, int pfd, const char *name, bool dir)
 {
 	char tmp[64], tok[13];
 
@@ -373,9 +376,11 @@ static int do_remove(struct lfs_fs *fs, struct lfs_node *parent,
 	}
 	ps = lfs_stack_get(parent);
 	if (lower)
-		r = cu_wh_make(ps->r[0].fd, name, fs->wh_fmt == CU_WH_CHARDEV &&
-							  lfs_top_layer(f.stack) == 0 ?
-						  CU_WH_OCI : fs->wh_fmt);
+		r = cu_wh_make(ps->r[0].fd, name,
+			       fs->wh_fmt == CU_WH_CHARDEV &&
+					       lfs_top_layer(f.stack) == 0 ?
+				       CU_WH_OCI :
+				       fs->wh_fmt);
 	if (r == 0 && lfs_top_layer(f.stack) == 0) {
 		r = lfs_remove_upper(fs, ps->r[0].fd, name, dir);
 		if (r == 0 && f.st.st_nlink <= 1)
@@ -399,16 +404,16 @@ void lfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct lfs_fs *fs = lfs_fs_of(req);
 
-	fuse_reply_err(req, -do_remove(fs, lfs_node_get(fs, parent), name,
-				       false));
+	fuse_reply_err(req,
+		       -do_remove(fs, lfs_node_get(fs, parent), name, false));
 }
 
 void lfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct lfs_fs *fs = lfs_fs_of(req);
 
-	fuse_reply_err(req, -do_remove(fs, lfs_node_get(fs, parent), name,
-				       true));
+	fuse_reply_err(req,
+		       -do_remove(fs, lfs_node_get(fs, parent), name, true));
 }
 
 void lfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,

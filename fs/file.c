@@ -232,8 +232,8 @@ void lfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	fuse_reply_err(req, fallocate(h->fd, mode, offset, length) < 0 ? errno
-								       : 0);
+	fuse_reply_err(req,
+		       fallocate(h->fd, mode, offset, length) < 0 ? errno : 0);
 }
 
 void lfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
@@ -271,8 +271,8 @@ void lfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct lfs_fs *fs = lfs_fs_of(req);
 	struct statvfs sv;
-	int fd = openat(fs->layers[0].fd, ".", O_RDONLY | O_DIRECTORY |
-						       O_CLOEXEC);
+	int fd = openat(fs->layers[0].fd, ".",
+			O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0 || fstatvfs(fd, &sv) < 0) {
 		int e = errno;

@@ -66,7 +66,7 @@
 #define LFS_OVERRIDE_PRIV "security.fuseoverlayfs.override_stat"
 
 struct lfs_layer {
-	int fd;        /* O_PATH | O_DIRECTORY on the layer root */
+	int fd; /* O_PATH | O_DIRECTORY on the layer root */
 	char *path;
 	dev_t dev;
 	unsigned devidx; /* index among the distinct st_dev of all layers */
@@ -96,28 +96,28 @@ struct lfs_key {
 	dev_t dev;
 	ino_t ino;
 	const struct lfs_node *parent; /* lower hardlinks only, else NULL */
-	const char *name;              /* idem */
+	const char *name;	       /* idem */
 };
 
 struct lfs_node {
-	uint64_t ino;      /* reported st_ino: stable for the mount's life */
+	uint64_t ino; /* reported st_ino: stable for the mount's life */
 	uint64_t generation;
-	mode_t type;       /* S_IFMT bits; never changes for a node */
+	mode_t type; /* S_IFMT bits; never changes for a node */
 
 	pthread_mutex_t lock;
 	/* --- protected by lock --- */
 	struct lfs_stack *stack;
-	bool metacopy;     /* upper holds metadata only; data in stack r[1] */
-	bool redirected;   /* upper dir carries a redirect xattr */
-	bool has_meta;     /* upper dir carries the hasmeta mark */
-	char *opath;       /* origin path in the lowers ("" = root), or NULL */
+	bool metacopy;	 /* upper holds metadata only; data in stack r[1] */
+	bool redirected; /* upper dir carries a redirect xattr */
+	bool has_meta;	 /* upper dir carries the hasmeta mark */
+	char *opath;	 /* origin path in the lowers ("" = root), or NULL */
 	struct lfs_node *parent; /* holds a ref; NULL for root/unlinked */
 	char *name;
 
 	/* --- protected by fs->table_lock --- */
 	struct lfs_hent *hent[2]; /* origin key, upper key after copy-up */
-	uint64_t nlookup;  /* kernel references */
-	uint64_t refs;     /* our references (children, handles) */
+	uint64_t nlookup;	  /* kernel references */
+	uint64_t refs;		  /* our references (children, handles) */
 };
 
 struct lfs_hent {
@@ -131,12 +131,12 @@ struct lfs_fs {
 	struct lfs_layer *layers;
 	int nlayers;
 	bool has_upper;
-	int workfd;        /* O_PATH of WORKDIR/work, on the upper's fs */
-	unsigned ndevs;    /* distinct st_dev among layers */
+	int workfd;	/* O_PATH of WORKDIR/work, on the upper's fs */
+	unsigned ndevs; /* distinct st_dev among layers */
 	enum cu_wh_format wh_fmt;
-	double timeout;    /* entry/attr timeout for upper/merged entries */
+	double timeout;	      /* entry/attr timeout for upper/merged entries */
 	double lower_timeout; /* for entries that only live in lowers */
-	bool rootless;     /* cannot chown: use override_stat */
+	bool rootless;	      /* cannot chown: use override_stat */
 	const char *upper_override; /* override xattr written in the upper */
 	struct lfs_node *root;
 
@@ -145,7 +145,10 @@ struct lfs_fs {
 	size_t nbuckets, nentries;
 	/* upper inode -> reported ino of objects copied up during this
 	 * mount, so their st_ino stays the origin's after a forget */
-	struct lfs_inomap { ino_t upper; uint64_t ino; } *inomap;
+	struct lfs_inomap {
+		ino_t upper;
+		uint64_t ino;
+	} * inomap;
 	size_t inomap_cap, inomap_n;
 	uint64_t next_generation;
 };
@@ -171,7 +174,7 @@ struct lfs_fileh {
 
 /* Result of resolving one name in a stack of directories. */
 struct lfs_found {
-	struct stat st;    /* of the top object */
+	struct stat st; /* of the top object */
 	struct lfs_stack *stack;
 	bool metacopy, redirected, has_meta;
 	char *opath;
@@ -216,16 +219,14 @@ int lfs_resolve(struct lfs_fs *fs, struct lfs_node *parent, const char *name,
 		struct lfs_found *ret);
 int lfs_resolve_lower_path(struct lfs_fs *fs, const char *path,
 			   struct lfs_found *ret);
-int lfs_lower_has(struct lfs_fs *fs, struct lfs_node *parent,
-		  const char *name);
+int lfs_lower_has(struct lfs_fs *fs, struct lfs_node *parent, const char *name);
 char *lfs_child_opath(const char *parent_opath, const char *name);
 
 /* attr.c */
 int lfs_getattr_node(struct lfs_fs *fs, struct lfs_node *n, struct stat *st);
 void lfs_fill_entry(struct lfs_fs *fs, struct lfs_node *n,
 		    const struct stat *st, struct fuse_entry_param *e);
-int lfs_set_owner(struct lfs_fs *fs, int fd, uid_t uid, gid_t gid,
-		  mode_t mode);
+int lfs_set_owner(struct lfs_fs *fs, int fd, uid_t uid, gid_t gid, mode_t mode);
 uid_t lfs_uid_to_disk(struct lfs_fs *fs, uid_t uid);
 gid_t lfs_gid_to_disk(struct lfs_fs *fs, gid_t gid);
 int lfs_truncate_node(struct lfs_fs *fs, struct lfs_node *n,
@@ -258,8 +259,8 @@ int lfs_open_real(int opath_fd, int flags);
 void lfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void lfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi);
-void lfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
-			off_t off, struct fuse_file_info *fi);
+void lfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			struct fuse_file_info *fi);
 void lfs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi);
 void lfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,

@@ -168,7 +168,8 @@ static int resolve_from(struct lfs_fs *fs, const struct lfs_stack *dir,
 			goto fail;
 		if (s->n == 1) {
 			ret->st = st;
-			if (!(ret->opath = lfs_child_opath(parent_opath, name)) &&
+			if (!(ret->opath = lfs_child_opath(parent_opath,
+							   name)) &&
 			    parent_opath) {
 				r = -ENOMEM;
 				goto fail;
@@ -212,8 +213,7 @@ int lfs_resolve(struct lfs_fs *fs, struct lfs_node *parent, const char *name,
 }
 
 /* Is NAME visible in the layers below the upper one, under this parent? */
-int lfs_lower_has(struct lfs_fs *fs, struct lfs_node *parent,
-		  const char *name)
+int lfs_lower_has(struct lfs_fs *fs, struct lfs_node *parent, const char *name)
 {
 	struct lfs_stack *s = lfs_stack_get(parent);
 	struct lfs_found f;
@@ -267,7 +267,8 @@ int lfs_resolve_lower_path(struct lfs_fs *fs, const char *path,
 		ret->st = f.st;
 		f.stack = NULL;
 		lfs_found_clear(&f);
-		if (!S_ISDIR(ret->st.st_mode) && (comp = strtok_r(NULL, "/", &save))) {
+		if (!S_ISDIR(ret->st.st_mode) &&
+		    (comp = strtok_r(NULL, "/", &save))) {
 			lfs_stack_put(cur);
 			return -ENOTDIR;
 		}

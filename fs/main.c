@@ -74,8 +74,8 @@ const struct fuse_lowlevel_ops lfs_ops = {
 	.copy_file_range = lfs_op_copy_file_range,
 };
 
-__attribute__((format(printf, 2, 3)))
-static int add_arg(struct fuse_args *a, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int add_arg(struct fuse_args *a,
+							 const char *fmt, ...)
 {
 	char *s = NULL;
 	va_list ap;
@@ -189,7 +189,8 @@ static int serve(struct lfs_fs *fs, struct lfs_opts *o)
 		struct fuse_loop_config *cfg = fuse_loop_cfg_create();
 
 		fuse_loop_cfg_set_clone_fd(cfg, 0);
-		fuse_loop_cfg_set_max_threads(cfg, o->threads ? o->threads : 16);
+		fuse_loop_cfg_set_max_threads(cfg,
+					      o->threads ? o->threads : 16);
 		fuse_loop_cfg_set_idle_threads(cfg, 4);
 		r = fuse_session_loop_mt(se, cfg);
 		fuse_loop_cfg_destroy(cfg);

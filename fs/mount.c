@@ -21,8 +21,8 @@
 #define WORK_SUBDIR "layerfs-work"
 
 /* *ret_err = "<message>: <strerror(-r)>"; returns r. */
-__attribute__((format(printf, 3, 4)))
-static int fail(char **ret_err, int r, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(char **ret_err, int r,
+						      const char *fmt, ...)
 {
 	char *m = NULL;
 	va_list ap;
@@ -45,7 +45,8 @@ static const char *detect_override(int fd)
 	char p[32];
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (getxattr(cu_fd_path(fd, p, sizeof(p)), names[i], NULL, 0) >= 0)
+		if (getxattr(cu_fd_path(fd, p, sizeof(p)), names[i], NULL, 0) >=
+		    0)
 			return names[i];
 	return NULL;
 }
@@ -77,7 +78,8 @@ static void count_devs(struct lfs_fs *fs)
 		for (j = 0; j < i; j++)
 			if (fs->layers[j].dev == fs->layers[i].dev)
 				break;
-		fs->layers[i].devidx = j < i ? fs->layers[j].devidx : fs->ndevs++;
+		fs->layers[i].devidx = j < i ? fs->layers[j].devidx :
+					       fs->ndevs++;
 	}
 }
 
@@ -85,8 +87,8 @@ static void count_devs(struct lfs_fs *fs)
  * of a crash and is removed. */
 static int open_work(struct lfs_fs *fs, const char *workdir, char **ret_err)
 {
-	_cleanup_close_ int wd = open(workdir, O_RDONLY | O_DIRECTORY |
-						       O_CLOEXEC);
+	_cleanup_close_ int wd = open(workdir,
+				      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct stat wst;
 	int r;
 
@@ -96,9 +98,10 @@ static int open_work(struct lfs_fs *fs, const char *workdir, char **ret_err)
 	if (fstat(wd, &wst) < 0)
 		return -errno;
 	if (wst.st_dev != fs->layers[0].dev)
-		return fail(ret_err, -EXDEV,
-			    "workdir '%s' must be on the upper layer's filesystem",
-			    workdir);
+		return fail(
+			ret_err, -EXDEV,
+			"workdir '%s' must be on the upper layer's filesystem",
+			workdir);
 	r = cu_rm_rf_at(wd, WORK_SUBDIR);
 	if (r < 0)
 		return fail(ret_err, r, "cannot clean workdir '%s'", workdir);
@@ -164,7 +167,8 @@ static int make_root(struct lfs_fs *fs)
 	if (fs->has_upper) {
 		char p[32];
 
-		f.has_meta = getxattr(cu_fd_path(fs->layers[0].fd, p, sizeof(p)),
+		f.has_meta = getxattr(cu_fd_path(fs->layers[0].fd, p,
+						 sizeof(p)),
 				      LFS_XATTR_HASMETA, NULL, 0) >= 0;
 	}
 	fs->root = lfs_node_intern(fs, NULL, "", &f);
@@ -181,15 +185,16 @@ int lfs_fs_init(struct lfs_fs *fs, struct lfs_opts *o, char **ret_err)
 	fs->has_upper = o->upperdir != NULL;
 	fs->nlayers = o->nlower + fs->has_upper;
 	fs->layers = calloc(fs->nlayers, sizeof(*fs->layers));
-	fs->wh_fmt = o->whiteout == LFS_WH_WRITE_CHARDEV ? CU_WH_CHARDEV
-							 : CU_WH_OCI;
+	fs->wh_fmt = o->whiteout == LFS_WH_WRITE_CHARDEV ? CU_WH_CHARDEV :
+							   CU_WH_OCI;
 	fs->timeout = o->timeout >= 0 ? o->timeout : 1.0;
 	fs->lower_timeout = fs->timeout > 3600 ? fs->timeout : 3600;
 	if (!fs->layers)
 		return -ENOMEM;
 	for (int j = 0; j < fs->nlayers; j++)
 		fs->layers[j].fd = -1;
-	if (fs->has_upper && (r = open_layer(fs, i++, o->upperdir, ret_err)) < 0)
+	if (fs->has_upper &&
+	    (r = open_layer(fs, i++, o->upperdir, ret_err)) < 0)
 		return r;
 	for (size_t j = 0; j < o->nlower; j++)
 		if ((r = open_layer(fs, i++, o->lowerdirs[j], ret_err)) < 0)

@@ -37,29 +37,29 @@ enum lfs_wh_write { LFS_WH_WRITE_OCI, LFS_WH_WRITE_CHARDEV };
 struct lfs_opts {
 	char **lowerdirs; /* top first; "\:" unescaped; at least one */
 	size_t nlower;
-	char *upperdir;   /* NULL: read-only mount */
-	char *workdir;    /* required with upperdir */
+	char *upperdir; /* NULL: read-only mount */
+	char *workdir;	/* required with upperdir */
 	char *mountpoint;
-	char *source;     /* first positional of the SOURCE MNT form, or NULL */
+	char *source; /* first positional of the SOURCE MNT form, or NULL */
 
-	bool foreground; /* -f */
-	bool debug;      /* -d: also implies foreground */
+	bool foreground;    /* -f */
+	bool debug;	    /* -d: also implies foreground */
 	bool single_thread; /* -s */
 	bool show_version, show_help;
 
 	enum lfs_wh_write whiteout; /* whiteout=oci (default) | chardev */
-	bool volatile_mode; /* volatile: never fsync */
-	bool fsync;         /* fsync=0 turns it off; default true */
-	bool ro;            /* ro, or no upperdir */
+	bool volatile_mode;	    /* volatile: never fsync */
+	bool fsync;		    /* fsync=0 turns it off; default true */
+	bool ro;		    /* ro, or no upperdir */
 
 	struct lfs_idmap *uidmap, *gidmap; /* uidmapping=, gidmapping= */
 	size_t nuidmap, ngidmap;
 	int64_t squash_uid, squash_gid; /* -1: no squashing */
-	int xattr_permissions;          /* 0, 1 or 2 */
+	int xattr_permissions;		/* 0, 1 or 2 */
 
-	double timeout;    /* timeout=SECONDS (entry/attr for upper); -1 unset */
-	unsigned threads;  /* threads=N worker threads; 0: default */
-	bool writeback;    /* writeback=1: kernel writeback cache */
+	double timeout;	  /* timeout=SECONDS (entry/attr for upper); -1 unset */
+	unsigned threads; /* threads=N worker threads; 0: default */
+	bool writeback;	  /* writeback=1: kernel writeback cache */
 
 	/* passed through to the FUSE mount */
 	bool allow_other, allow_root, default_permissions;
@@ -72,8 +72,7 @@ struct lfs_opts {
 
 /* 0 on success. On failure -EINVAL (or -ENOMEM) and *ret_err holds a
  * malloc'd message naming the offending argument. */
-int lfs_opts_parse(int argc, char **argv, struct lfs_opts *ret,
-		   char **ret_err);
+int lfs_opts_parse(int argc, char **argv, struct lfs_opts *ret, char **ret_err);
 void lfs_opts_free(struct lfs_opts *o);
 
 /* Text for --help. */
@@ -81,8 +80,8 @@ const char *lfs_opts_usage(void);
 
 /* Split a lowerdir value on unescaped ':' ("\:" is a literal colon,
  * "\\" a backslash). Empty items are an error. */
-int lfs_opts_split_lowerdir(const char *value, char ***ret_dirs,
-			    size_t *ret_n, char **ret_err);
+int lfs_opts_split_lowerdir(const char *value, char ***ret_dirs, size_t *ret_n,
+			    char **ret_err);
 
 /* Parse "C:H:N[:C:H:N...]" (also accepts ',' between triples when the
  * caller already split them). */

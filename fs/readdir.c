@@ -199,7 +199,8 @@ static int list_layer(struct lfs_fs *fs, const struct lfs_real *real,
 }
 
 /* One layer's part of the emptiness test: 0 when nothing visible here. */
-static int layer_has_visible(const struct lfs_real *real, struct nameset *hidden)
+static int layer_has_visible(const struct lfs_real *real,
+			     struct nameset *hidden)
 {
 	struct wh_list wh = { 0 };
 	struct dirent *de;
@@ -292,8 +293,8 @@ void lfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
-static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
-		       off_t off, struct fuse_file_info *fi, bool plus)
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi, bool plus)
 {
 	struct lfs_fs *fs = lfs_fs_of(req);
 	struct lfs_node *dir = lfs_node_get(fs, ino);
@@ -328,8 +329,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			if (i >= 2)
 				lfs_lookup_entry(fs, dir, e->name, &ep);
 			need = fuse_add_direntry_plus(req, buf + used,
-						      size - used, e->name,
-						      &ep, i + 1);
+						      size - used, e->name, &ep,
+						      i + 1);
 		}
 		if (need > size - used)
 			break;
@@ -348,8 +349,8 @@ void lfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	do_readdir(req, ino, size, off, fi, false);
 }
 
-void lfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
-			off_t off, struct fuse_file_info *fi)
+void lfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			struct fuse_file_info *fi)
 {
 	do_readdir(req, ino, size, off, fi, true);
 }
@@ -375,8 +376,8 @@ void lfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 	if (fs->has_upper && s->r[0].layer == 0 && fs->opts->fsync &&
 	    !fs->opts->volatile_mode) {
-		int fd = openat(s->r[0].fd, ".", O_RDONLY | O_DIRECTORY |
-						      O_CLOEXEC);
+		int fd = openat(s->r[0].fd, ".",
+				O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 		r = fd < 0 ? -errno : (fsync(fd) < 0 ? -errno : 0);
 		if (fd >= 0)

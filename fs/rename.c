@@ -32,7 +32,7 @@ struct side {
 	struct lfs_found f;
 	bool exists;
 	struct lfs_node *node; /* interned for the call: forget 1 at end */
-	int lower;             /* the lowers have this name */
+	int lower;	       /* the lowers have this name */
 };
 
 /* The marker file must not show as a change of the directory. */
@@ -48,7 +48,8 @@ static int make_opaque_keep_times(struct lfs_fs *fs, int fd)
 	if (r == 0) {
 		struct timespec ts[2] = { st.st_atim, st.st_mtim };
 
-		if (utimensat(AT_FDCWD, cu_fd_path(fd, p, sizeof(p)), ts, 0) < 0)
+		if (utimensat(AT_FDCWD, cu_fd_path(fd, p, sizeof(p)), ts, 0) <
+		    0)
 			r = -errno;
 	}
 	return r;
@@ -236,7 +237,9 @@ static int do_rename(struct lfs_fs *fs, struct side *a, struct side *b,
 	bs = lfs_stack_get(b->parent);
 	if (flags & RENAME_EXCHANGE)
 		r = renameat2(as->r[0].fd, a->name, bs->r[0].fd, b->name,
-			      RENAME_EXCHANGE) < 0 ? -errno : 0;
+			      RENAME_EXCHANGE) < 0 ?
+			    -errno :
+			    0;
 	else
 		r = move(fs, a, b, as->r[0].fd, bs->r[0].fd);
 	lfs_stack_put(bs);

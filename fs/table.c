@@ -116,8 +116,8 @@ static int table_insert(struct lfs_fs *fs, struct lfs_node *n, int slot,
 /* Locked. */
 static void table_remove(struct lfs_fs *fs, struct lfs_hent *e)
 {
-	struct lfs_hent **pp = &fs->buckets[key_hash(&e->key) &
-					     (fs->nbuckets - 1)];
+	struct lfs_hent **pp =
+		&fs->buckets[key_hash(&e->key) & (fs->nbuckets - 1)];
 
 	for (; *pp; pp = &(*pp)->next) {
 		if (*pp == e) {

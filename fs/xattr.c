@@ -14,12 +14,9 @@
 #include "lfs.h"
 
 static const char *const private_prefixes[] = {
-	LFS_XATTR_PREFIX,
-	"trusted.overlay.",
-	"user.overlay.",
-	"user.fuseoverlayfs.",
-	"security.fuseoverlayfs.",
-	LFS_OVERRIDE_CONTAINERS,
+	LFS_XATTR_PREFIX,	   "trusted.overlay.",
+	"user.overlay.",	   "user.fuseoverlayfs.",
+	"security.fuseoverlayfs.", LFS_OVERRIDE_CONTAINERS,
 };
 
 bool lfs_xattr_private(const char *name)

@@ -57,8 +57,7 @@ void ls_digester_free(struct ls_digester *d)
 
 int ls_digest_valid(const char *s)
 {
-	if (strncmp(s, "sha256:", 7) != 0 ||
-	    strlen(s) != LS_DIGEST_STR_LEN)
+	if (strncmp(s, "sha256:", 7) != 0 || strlen(s) != LS_DIGEST_STR_LEN)
 		return 0;
 	for (s += 7; *s; s++)
 		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))

@@ -4,18 +4,14 @@
 # usage: scripts/check-format.sh [-v]
 #   -v   show clang-format's diagnostics for every file that differs
 #
-# Reports every file that clang-format would change. Fails (exit 1) only
-# when LAYERFS_FORMAT_STRICT=1: the code that predates .clang-format is
-# close to it but not identical, and reformatting other people's files in
-# flight would only make merge conflicts. Fix a file with
-# `clang-format -i FILE`.
+# Reports every file that clang-format would change and fails (exit 1) if
+# there is any. Fix a file with `clang-format -i FILE`.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 verbose=0
 [ "${1:-}" = "-v" ] && verbose=1
-strict=${LAYERFS_FORMAT_STRICT:-0}
 
 find_clang_format()
 {
@@ -59,12 +55,7 @@ main()
 		return 0
 	fi
 	echo "check-format: $bad of $total C files differ from .clang-format in $places place(s) (-v shows where; clang-format -i FILE fixes)"
-	if [ "$strict" = 1 ]; then
-		echo "check-format: FAIL (LAYERFS_FORMAT_STRICT=1)"
-		return 1
-	fi
-	echo "check-format: not failing: set LAYERFS_FORMAT_STRICT=1 to make this an error"
-	return 0
+	return 1
 }
 
 main "$@"

@@ -15,7 +15,6 @@
 # Environment:
 #   LAYERFS_TEST_JOBS=N        meson test --num-processes (default 2)
 #   LAYERFS_SKIP_IS_FAILURE=0|1  override the CI skip policy above
-#   LAYERFS_FORMAT_STRICT=1    a format difference fails the run
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

@@ -74,7 +74,8 @@ static void test_read_file_limit(void **state)
 	char *buf = NULL;
 
 	memset(big, 'x', sizeof(big));
-	assert_int_equal(cu_atomic_write_at(dfd, "big", big, sizeof(big), 0644), 0);
+	assert_int_equal(cu_atomic_write_at(dfd, "big", big, sizeof(big), 0644),
+			 0);
 	assert_int_equal(cu_read_file_at(dfd, "big", 4096, &buf, NULL), -EFBIG);
 	assert_null(buf);
 	assert_int_equal(cu_read_file_at(dfd, "big", 1 << 20, &buf, NULL), 0);
@@ -123,10 +124,13 @@ static void test_path_join(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_atomic_write, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_file_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_write, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_read_file_limit, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_rm_rf, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tmp_names_unique, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tmp_names_unique, setup,
+						teardown),
 		cmocka_unit_test(test_path_join),
 	};
 	return cmocka_run_group_tests_name("fsutil", tests, NULL, NULL);

@@ -61,7 +61,8 @@ static void test_lookup_oci(void **state)
 
 	assert_int_equal(cu_wh_lookup(dfd, "gone", &st), CU_WH_ABSENT);
 	assert_int_equal(cu_wh_make(dfd, "gone", CU_WH_OCI), 0);
-	assert_int_equal(cu_wh_make(dfd, "gone", CU_WH_OCI), 0); /* idempotent */
+	assert_int_equal(cu_wh_make(dfd, "gone", CU_WH_OCI),
+			 0); /* idempotent */
 	assert_int_equal(cu_wh_lookup(dfd, "gone", &st), CU_WH_HIDDEN);
 	assert_int_equal(fstatat(dfd, ".wh.gone", &st, 0), 0);
 	assert_int_equal(st.st_mode & 07777, 0);
@@ -122,7 +123,8 @@ static void test_opaque(void **state)
 	snprintf(p, sizeof(p), "%s/o2", tmpl);
 	if (setxattr(p, "user.overlay.opaque", "x", 1, 0) == 0) {
 		assert_int_equal(cu_wh_dir_opaque(o2), 0);
-		assert_int_equal(setxattr(p, "user.overlay.opaque", "y", 1, 0), 0);
+		assert_int_equal(setxattr(p, "user.overlay.opaque", "y", 1, 0),
+				 0);
 		assert_int_equal(cu_wh_dir_opaque(o2), 1);
 	}
 	close(o1);
@@ -133,8 +135,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_classify),
-		cmocka_unit_test_setup_teardown(test_lookup_oci, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_long_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lookup_oci, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_long_name, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_chardev, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_opaque, setup, teardown),
 	};
