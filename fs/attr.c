@@ -115,6 +115,15 @@ int lfs_getattr_node(struct lfs_fs *fs, struct lfs_node *n, struct stat *st)
 		goto out;
 	}
 	apply_override(fs, s->r[0].layer, s->r[0].fd, st);
+	/* an indexed hardlink: the index's own link is not a name, and the
+	 * union's count is kept on the inode (index.c) */
+	if (S_ISREG(st->st_mode) && st->st_nlink > 1 && s->r[0].layer == 0 &&
+	    fs->indexfd >= 0) {
+		nlink_t nl;
+
+		if (lfs_index_nlink_get(s->r[0].fd, &nl) > 0)
+			st->st_nlink = nl;
+	}
 	if (S_ISDIR(st->st_mode) && s->n > 1)
 		st->st_nlink = 1; /* merged: unknown, as overlayfs says */
 	if (n->metacopy && s->n > 1) {

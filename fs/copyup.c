@@ -258,35 +258,104 @@ static int swap_stack(struct cu_ctx *c)
 	return 0;
 }
 
+/* Rename the temp object into place (or link an indexed one there). */
+static int place_any(struct cu_ctx *c, bool from_index, const char *key)
+{
+	struct stat pst;
+	bool keep = fstatat(c->pfd, "", &pst, AT_EMPTY_PATH) == 0;
+	char p[32];
+	int r = 0;
+
+	if (!from_index)
+		return place(c);
+	if (linkat(c->fs->indexfd, key, c->pfd, c->name, 0) < 0)
+		r = -errno;
+	if (r == 0 && keep) {
+		struct timespec ts[2] = { pst.st_atim, pst.st_mtim };
+
+		utimensat(AT_FDCWD, cu_fd_path(c->pfd, p, sizeof(p)), ts, 0);
+	}
+	return r;
+}
+
+/* A hardlinked lower file: the copy goes to the index first (index.c), so
+ * that all its names end up on one upper inode. Called with index_lock. */
+static int copy_indexed(struct cu_ctx *c)
+{
+	struct lfs_fs *fs = c->fs;
+	char key[64], v[24];
+	bool have;
+	int r = 0, n;
+
+	lfs_index_name(&c->st, key, sizeof(key));
+	have = fstatat(fs->indexfd, key, &(struct stat){ 0 },
+		       AT_SYMLINK_NOFOLLOW) == 0;
+	if (have) {
+		c->tmpfd = openat(fs->indexfd, key,
+				  O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		r = c->tmpfd < 0 ? -errno : 0;
+	} else {
+		r = make_tmp_reg(c);
+		if (r == 0)
+			r = copy_attrs(c);
+		n = snprintf(v, sizeof(v), "%lu",
+			     (unsigned long)c->st.st_nlink);
+		if (r == 0)
+			r = lfs_xattr_set_path(c->tmpfd, LFS_XATTR_NLINK, v, n,
+					       0);
+		if (r == 0 &&
+		    linkat(fs->workfd, c->tmp, fs->indexfd, key, 0) < 0)
+			r = -errno;
+	}
+	if (r == 0 && c->name)
+		r = place_any(c, have, key);
+	else if (r == 0)
+		unlinkat(fs->workfd, c->tmp, 0); /* the index keeps it */
+	return r;
+}
+
 /* Locked: n->lock held, n's top is in a lower layer. */
 static int copy_up_lower(struct lfs_fs *fs, struct lfs_node *n, bool data)
 {
 	struct cu_ctx c = { .fs = fs, .n = n, .old = n->stack, .tmpfd = -1 };
-	struct lfs_stack *ps;
+	struct lfs_stack *ps = NULL;
+	bool indexed;
 	int r;
 
-	if (!n->parent || !n->name)
-		return -ENOENT; /* unlinked: nowhere to copy up to */
-	r = lfs_copy_up(fs, n->parent, false);
-	if (r < 0)
-		return r;
 	if (fstatat(c.old->r[0].fd, "", &c.st, AT_EMPTY_PATH) < 0)
 		return -errno;
-	c.metacopy = !data && S_ISREG(c.st.st_mode) && n->opath;
+	indexed = lfs_index_applies(fs, lfs_top_layer(c.old), &c.st);
+	if (!n->parent || !n->name) {
+		if (!indexed)
+			return -ENOENT; /* unlinked: nowhere to copy up to */
+	} else {
+		r = lfs_copy_up(fs, n->parent, false);
+		if (r < 0)
+			return r;
+		ps = lfs_stack_get(n->parent);
+		c.pfd = ps->r[0].fd;
+		c.name = n->name;
+	}
+	c.metacopy = !indexed && !data && S_ISREG(c.st.st_mode) && n->opath;
 	if (c.metacopy && (r = lfs_dir_mark_meta(n->parent)) < 0)
-		return r;
-	ps = lfs_stack_get(n->parent);
-	c.pfd = ps->r[0].fd;
-	c.name = n->name;
-	r = S_ISREG(c.st.st_mode) ? make_tmp_reg(&c) : make_tmp_other(&c);
-	if (r == 0)
-		r = copy_attrs(&c);
-	if (r == 0)
-		r = place(&c);
+		goto out;
+	if (indexed) {
+		pthread_mutex_lock(&fs->index_lock);
+		r = copy_indexed(&c);
+		pthread_mutex_unlock(&fs->index_lock);
+	} else {
+		r = S_ISREG(c.st.st_mode) ? make_tmp_reg(&c) :
+					    make_tmp_other(&c);
+		if (r == 0)
+			r = copy_attrs(&c);
+		if (r == 0)
+			r = place(&c);
+	}
 	if (r < 0 && c.tmp[0])
 		cu_rm_rf_at(fs->workfd, c.tmp);
 	if (r == 0)
 		r = swap_stack(&c);
+out:
 	if (c.tmpfd >= 0)
 		close(c.tmpfd);
 	lfs_stack_put(ps);

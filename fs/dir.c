@@ -32,6 +32,8 @@ int lfs_lookup_entry(struct lfs_fs *fs, struct lfs_node *parent,
 	if (cu_wh_name_reserved(name))
 		return -ENOENT; /* whiteouts and markers never show */
 	r = lfs_resolve(fs, parent, name, &f);
+	if (r == 0 && fs->has_upper)
+		r = lfs_index_fix_alias(fs, parent, name, &f);
 	if (r < 0)
 		return r;
 	n = lfs_node_intern(fs, parent, name, &f);
@@ -356,6 +358,8 @@ static int do_remove(struct lfs_fs *fs, struct lfs_node *parent,
 	if (cu_wh_name_reserved(name))
 		return -ENOENT;
 	r = lfs_resolve(fs, parent, name, &f);
+	if (r == 0 && lfs_index_applies(fs, lfs_top_layer(f.stack), &f.st))
+		r = lfs_index_name_up(fs, parent, name, &f);
 	if (r < 0)
 		return r;
 	if (dir != S_ISDIR(f.st.st_mode)) {
@@ -385,6 +389,8 @@ static int do_remove(struct lfs_fs *fs, struct lfs_node *parent,
 		r = lfs_remove_upper(fs, ps->r[0].fd, name, dir);
 		if (r == 0 && f.st.st_nlink <= 1)
 			lfs_inomap_del(fs, f.st.st_ino);
+		if (r == 0 && !dir && f.st.st_nlink > 1)
+			r = lfs_index_nlink_add(fs, f.stack->r[0].fd, -1);
 		if (r == 0 && lower && fs->wh_fmt == CU_WH_CHARDEV) {
 			/* swap the interim OCI whiteout for the chardev one */
 			r = cu_wh_make(ps->r[0].fd, name, CU_WH_CHARDEV);
@@ -454,6 +460,8 @@ void lfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		r = -errno;
 	if (r == 0 && wh == 1)
 		r = cu_wh_remove(ps->r[0].fd, newname);
+	if (r == 0)
+		r = lfs_index_nlink_add(fs, s->r[0].fd, +1);
 	if (r == 0)
 		r = make_node(fs, p, newname, ps->r[0].fd, &nn, &st);
 	lfs_stack_put(ps);

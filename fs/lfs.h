@@ -11,8 +11,8 @@
  * real object and, for a merged directory, the lower directories merged
  * under it. Nodes live in a hash table keyed by (layer, st_dev, st_ino) of
  * their real objects; a copied-up node is found under both its origin and
- * its upper key. Lower hardlinks get one node per name (as the kernel's
- * overlayfs with index=off), so their keys carry the parent and name too.
+ * its upper key. Hardlinks of a lower file are one node, as the kernel's
+ * overlayfs with index=on (see index.c).
  *
  * On-disk form in the upper layer (read by layerctl diff/commit):
  *   .wh.NAME, .wh..wh..opq  whiteouts and opaque dirs (OCI; or overlayfs
@@ -29,6 +29,10 @@
  *                           first write copies the data up, then drops it.
  *   user.layerfs.hasmeta=y  on an upper directory that may hold metacopy
  *                           files: only there are files checked for one.
+ *   WORKDIR/layerfs-index/DEV-INO  the upper copy of a hardlinked lower
+ *                           file (by the lower's st_dev and st_ino): all
+ *                           its names in the upper are links to it, and
+ *   user.layerfs.nlink      on it, holds the union's link count.
  *   user.containers.override_stat  "uid:gid:mode" when the daemon could
  *                           not chown (rootless); see attr.c.
  * A directory in the upper layer next to a whiteout of its own name is
@@ -60,6 +64,7 @@
 #define LFS_XATTR_REDIRECT "user.layerfs.redirect"
 #define LFS_XATTR_METACOPY "user.layerfs.metacopy"
 #define LFS_XATTR_HASMETA "user.layerfs.hasmeta"
+#define LFS_XATTR_NLINK "user.layerfs.nlink"
 #define LFS_XATTR_PREFIX "user.layerfs."
 #define LFS_OVERRIDE_CONTAINERS "user.containers.override_stat"
 #define LFS_OVERRIDE_USER "user.fuseoverlayfs.override_stat"
@@ -95,8 +100,6 @@ struct lfs_key {
 	int layer;
 	dev_t dev;
 	ino_t ino;
-	const struct lfs_node *parent; /* lower hardlinks only, else NULL */
-	const char *name;	       /* idem */
 };
 
 struct lfs_node {
@@ -121,7 +124,7 @@ struct lfs_node {
 };
 
 struct lfs_hent {
-	struct lfs_key key; /* key.name is owned by the entry */
+	struct lfs_key key;
 	struct lfs_node *node;
 	struct lfs_hent *next;
 };
@@ -131,8 +134,10 @@ struct lfs_fs {
 	struct lfs_layer *layers;
 	int nlayers;
 	bool has_upper;
-	int workfd;	/* O_PATH of WORKDIR/work, on the upper's fs */
-	unsigned ndevs; /* distinct st_dev among layers */
+	int workfd;  /* O_PATH of WORKDIR/layerfs-work, on the upper's fs */
+	int indexfd; /* O_PATH of WORKDIR/layerfs-index, or -1 */
+	pthread_mutex_t index_lock; /* serialises index entries and nlinks */
+	unsigned ndevs;		    /* distinct st_dev among layers */
 	enum cu_wh_format wh_fmt;
 	double timeout;	      /* entry/attr timeout for upper/merged entries */
 	double lower_timeout; /* for entries that only live in lowers */
@@ -254,6 +259,16 @@ int lfs_ensure_upper_dir(struct lfs_fs *fs, struct lfs_node *dir);
 int lfs_dir_mark_meta(struct lfs_node *dir);
 int lfs_node_upper_fd(struct lfs_node *n);
 int lfs_open_real(int opath_fd, int flags);
+
+/* index.c */
+bool lfs_index_applies(struct lfs_fs *fs, int layer, const struct stat *st);
+void lfs_index_name(const struct stat *lower, char *buf, size_t size);
+int lfs_index_fix_alias(struct lfs_fs *fs, struct lfs_node *parent,
+			const char *name, struct lfs_found *f);
+int lfs_index_nlink_add(struct lfs_fs *fs, int fd, int delta);
+int lfs_index_name_up(struct lfs_fs *fs, struct lfs_node *parent,
+		      const char *name, struct lfs_found *f);
+int lfs_index_nlink_get(int fd, nlink_t *ret);
 
 /* readdir.c */
 void lfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

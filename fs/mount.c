@@ -19,6 +19,7 @@
 #include "log.h"
 
 #define WORK_SUBDIR "layerfs-work"
+#define INDEX_SUBDIR "layerfs-index"
 
 /* *ret_err = "<message>: <strerror(-r)>"; returns r. */
 __attribute__((format(printf, 3, 4))) static int fail(char **ret_err, int r,
@@ -109,7 +110,15 @@ static int open_work(struct lfs_fs *fs, const char *workdir, char **ret_err)
 		return fail(ret_err, -errno, "cannot create work dir in '%s'",
 			    workdir);
 	fs->workfd = openat(wd, WORK_SUBDIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return fs->workfd < 0 ? -errno : 0;
+	if (fs->workfd < 0)
+		return -errno;
+	/* the index outlives mounts: it joins hardlinks of lower files */
+	if (mkdirat(wd, INDEX_SUBDIR, 0700) < 0 && errno != EEXIST)
+		return fail(ret_err, -errno, "cannot create index dir in '%s'",
+			    workdir);
+	fs->indexfd = openat(wd, INDEX_SUBDIR,
+			     O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fs->indexfd < 0 ? -errno : 0;
 }
 
 static void choose_override(struct lfs_fs *fs)
@@ -182,6 +191,8 @@ int lfs_fs_init(struct lfs_fs *fs, struct lfs_opts *o, char **ret_err)
 	memset(fs, 0, sizeof(*fs));
 	fs->opts = o;
 	fs->workfd = -1;
+	fs->indexfd = -1;
+	pthread_mutex_init(&fs->index_lock, NULL);
 	fs->has_upper = o->upperdir != NULL;
 	fs->nlayers = o->nlower + fs->has_upper;
 	fs->layers = calloc(fs->nlayers, sizeof(*fs->layers));
@@ -233,4 +244,7 @@ void lfs_fs_destroy(struct lfs_fs *fs)
 	free(fs->layers);
 	if (fs->workfd >= 0)
 		close(fs->workfd);
+	if (fs->indexfd >= 0)
+		close(fs->indexfd);
+	pthread_mutex_destroy(&fs->index_lock);
 }

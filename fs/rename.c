@@ -92,6 +92,9 @@ static int load_side(struct lfs_fs *fs, struct side *sd)
 	struct stat st;
 	int r = lfs_resolve(fs, sd->parent, sd->name, &sd->f);
 
+	if (r == 0 &&
+	    lfs_index_applies(fs, lfs_top_layer(sd->f.stack), &sd->f.st))
+		r = lfs_index_name_up(fs, sd->parent, sd->name, &sd->f);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -249,6 +252,11 @@ static int do_rename(struct lfs_fs *fs, struct side *a, struct side *b,
 	if (b->exists && !(flags & RENAME_EXCHANGE)) {
 		if (b->f.st.st_nlink <= 1 && lfs_node_top_layer(b->node) == 0)
 			lfs_inomap_del(fs, b->f.st.st_ino);
+		if (S_ISREG(b->f.st.st_mode) && b->f.st.st_nlink > 1) {
+			bs = lfs_stack_get(b->node);
+			r = lfs_index_nlink_add(fs, bs->r[0].fd, -1);
+			lfs_stack_put(bs);
+		}
 		lfs_node_detach(fs, b->node, b->parent, b->name);
 	}
 	move_node(fs, a->node, b->parent, b->name);

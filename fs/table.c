@@ -24,24 +24,13 @@ static uint64_t mix64(uint64_t x)
 
 static uint64_t key_hash(const struct lfs_key *k)
 {
-	uint64_t h = mix64((uint64_t)k->ino ^ ((uint64_t)k->dev << 32) ^
-			   ((uint64_t)k->layer << 56));
-
-	if (k->name) {
-		h ^= mix64((uintptr_t)k->parent);
-		for (const char *s = k->name; *s; s++)
-			h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	}
-	return h;
+	return mix64((uint64_t)k->ino ^ ((uint64_t)k->dev << 32) ^
+		     ((uint64_t)k->layer << 56));
 }
 
 static bool key_eq(const struct lfs_key *a, const struct lfs_key *b)
 {
-	if (a->layer != b->layer || a->dev != b->dev || a->ino != b->ino)
-		return false;
-	if (!a->name || !b->name)
-		return a->name == b->name;
-	return a->parent == b->parent && strcmp(a->name, b->name) == 0;
+	return a->layer == b->layer && a->dev == b->dev && a->ino == b->ino;
 }
 
 int lfs_table_init(struct lfs_fs *fs)
@@ -98,10 +87,6 @@ static int table_insert(struct lfs_fs *fs, struct lfs_node *n, int slot,
 	if (!e)
 		return -ENOMEM;
 	e->key = *k;
-	if (k->name && !(e->key.name = strdup(k->name))) {
-		free(e);
-		return -ENOMEM;
-	}
 	e->node = n;
 	if (fs->nentries >= fs->nbuckets)
 		table_grow(fs);
@@ -126,7 +111,6 @@ static void table_remove(struct lfs_fs *fs, struct lfs_hent *e)
 			break;
 		}
 	}
-	free((char *)e->key.name);
 	free(e);
 }
 
@@ -334,18 +318,12 @@ static uint64_t reported_ino_locked(struct lfs_fs *fs, int layer, ino_t ino)
 	return lfs_compose_ino(fs, layer, ino);
 }
 
-static void make_key(struct lfs_key *k, int layer, const struct stat *st,
-		     const struct lfs_node *parent, const char *name)
+static void make_key(struct lfs_key *k, int layer, const struct stat *st)
 {
 	memset(k, 0, sizeof(*k));
 	k->layer = layer;
 	k->dev = st->st_dev;
 	k->ino = st->st_ino;
-	/* a lower hardlink: one node per name, as overlayfs without index */
-	if (layer > 0 && !S_ISDIR(st->st_mode) && st->st_nlink > 1) {
-		k->parent = parent;
-		k->name = name;
-	}
 }
 
 /* The upper key of a node that was just copied up. */
@@ -418,7 +396,7 @@ struct lfs_node *lfs_node_intern(struct lfs_fs *fs, struct lfs_node *parent,
 	struct lfs_hent *e;
 	struct lfs_node *n;
 
-	make_key(&k, lfs_top_layer(f->stack), &f->st, parent, name);
+	make_key(&k, lfs_top_layer(f->stack), &f->st);
 	pthread_mutex_lock(&fs->table_lock);
 	e = table_find(fs, &k);
 	if (e) {
@@ -461,7 +439,6 @@ void lfs_table_destroy(struct lfs_fs *fs)
 			if (!e->node->hent[0] && !e->node->hent[1] &&
 			    e->node != fs->root)
 				node_free(fs, e->node);
-			free((char *)e->key.name);
 			free(e);
 		}
 	}
@@ -489,7 +466,7 @@ struct lfs_node *lfs_node_find(struct lfs_fs *fs, struct lfs_node *parent,
 	struct lfs_hent *e;
 	struct lfs_key k;
 
-	make_key(&k, lfs_top_layer(f->stack), &f->st, parent, name);
+	make_key(&k, lfs_top_layer(f->stack), &f->st);
 	pthread_mutex_lock(&fs->table_lock);
 	e = table_find(fs, &k);
 	if (e) {
