@@ -106,7 +106,7 @@ static void apply_override(struct lfs_fs *fs, int layer, int fd,
 
 int lfs_getattr_node(struct lfs_fs *fs, struct lfs_node *n, struct stat *st)
 {
-	struct lfs_stack *s = lfs_stack_get(n);
+	struct lfs_stack *s = lfs_stack_get(fs, n);
 	int r = 0;
 
 	if (fstatat(s->r[0].fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) <
@@ -149,7 +149,7 @@ void lfs_fill_entry(struct lfs_fs *fs, struct lfs_node *n,
 	e->generation = n->generation;
 	e->attr = *st;
 	pthread_mutex_lock(&n->lock);
-	lower_only = fs->has_upper ? lfs_top_layer(n->stack) != 0 : true;
+	lower_only = fs->has_upper ? n->layer != 0 : true;
 	pthread_mutex_unlock(&n->lock);
 	/* lower-only entries change only through us: cache them long */
 	e->entry_timeout = lower_only ? fs->lower_timeout : fs->timeout;
@@ -206,14 +206,13 @@ void lfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	pthread_mutex_lock(&n->lock);
-	t = (fs->has_upper && lfs_top_layer(n->stack) == 0) ? fs->timeout :
-							      fs->lower_timeout;
+	t = (fs->has_upper && n->layer == 0) ? fs->timeout : fs->lower_timeout;
 	pthread_mutex_unlock(&n->lock);
 	fuse_reply_attr(req, &st, t);
 }
 
-static int set_times(struct lfs_node *n, int fd, const struct stat *attr,
-		     int to_set)
+static int set_times(struct lfs_fs *fs, struct lfs_node *n, int fd,
+		     const struct stat *attr, int to_set)
 {
 	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT },
 				  { .tv_nsec = UTIME_OMIT } };
@@ -236,7 +235,7 @@ static int set_times(struct lfs_node *n, int fd, const struct stat *attr,
 	/* a symlink's times: through its parent, never following it */
 	pthread_mutex_lock(&n->lock);
 	if (n->parent && n->name) {
-		struct lfs_stack *ps = lfs_stack_get(n->parent);
+		struct lfs_stack *ps = lfs_stack_get(fs, n->parent);
 
 		if (utimensat(ps->r[0].fd, n->name, ts, AT_SYMLINK_NOFOLLOW) <
 		    0)
@@ -297,7 +296,7 @@ int lfs_truncate_node(struct lfs_fs *fs, struct lfs_node *n,
 	r = lfs_copy_up(fs, n, size != 0);
 	if (r < 0)
 		return r;
-	s = lfs_stack_get(n);
+	s = lfs_stack_get(fs, n);
 	if (fi && ((struct lfs_fileh *)(uintptr_t)fi->fh)->layer == 0) {
 		r = ftruncate(((struct lfs_fileh *)(uintptr_t)fi->fh)->fd,
 			      size);
@@ -334,14 +333,14 @@ void lfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		    lfs_copy_up(fs, n, false);
 	if (r < 0)
 		goto out;
-	s = lfs_stack_get(n);
+	s = lfs_stack_get(fs, n);
 	if (to_set &
 	    (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_MODE))
 		r = set_owner_mode(fs, n, s->r[0].fd, attr, to_set);
 	if (r == 0 &&
 	    (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 		       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)))
-		r = set_times(n, s->r[0].fd, attr, to_set);
+		r = set_times(fs, n, s->r[0].fd, attr, to_set);
 	lfs_stack_put(s);
 	if (r == 0)
 		r = lfs_getattr_node(fs, n, &st);

@@ -254,7 +254,7 @@ static int swap_stack(struct cu_ctx *c)
 	if (fstatat(s->r[0].fd, "", &ust, AT_EMPTY_PATH) == 0)
 		lfs_node_add_key(c->fs, n, 0, &ust);
 	n->metacopy = c->metacopy;
-	lfs_node_set_stack(n, s);
+	lfs_node_set_stack(c->fs, n, s);
 	return 0;
 }
 
@@ -315,9 +315,10 @@ static int copy_indexed(struct cu_ctx *c)
 }
 
 /* Locked: n->lock held, n's top is in a lower layer. */
-static int copy_up_lower(struct lfs_fs *fs, struct lfs_node *n, bool data)
+static int copy_up_lower(struct lfs_fs *fs, struct lfs_node *n,
+			 struct lfs_stack *old, bool data)
 {
-	struct cu_ctx c = { .fs = fs, .n = n, .old = n->stack, .tmpfd = -1 };
+	struct cu_ctx c = { .fs = fs, .n = n, .old = old, .tmpfd = -1 };
 	struct lfs_stack *ps = NULL;
 	bool indexed;
 	int r;
@@ -332,12 +333,12 @@ static int copy_up_lower(struct lfs_fs *fs, struct lfs_node *n, bool data)
 		r = lfs_copy_up(fs, n->parent, false);
 		if (r < 0)
 			return r;
-		ps = lfs_stack_get(n->parent);
+		ps = lfs_stack_get(fs, n->parent);
 		c.pfd = ps->r[0].fd;
 		c.name = n->name;
 	}
 	c.metacopy = !indexed && !data && S_ISREG(c.st.st_mode) && n->opath;
-	if (c.metacopy && (r = lfs_dir_mark_meta(n->parent)) < 0)
+	if (c.metacopy && (r = lfs_dir_mark_meta(fs, n->parent)) < 0)
 		goto out;
 	if (indexed) {
 		pthread_mutex_lock(&fs->index_lock);
@@ -363,9 +364,10 @@ out:
 }
 
 /* Locked: n is a metacopy in the upper layer; fill its data in place. */
-static int copy_up_data(struct lfs_fs *fs, struct lfs_node *n)
+static int copy_up_data(struct lfs_fs *fs, struct lfs_node *n,
+			struct lfs_stack *s)
 {
-	struct lfs_stack *s = n->stack, *ns;
+	struct lfs_stack *ns;
 	struct stat st;
 	char p[32];
 	int r;
@@ -398,20 +400,20 @@ static int copy_up_data(struct lfs_fs *fs, struct lfs_node *n)
 	ns->r[0].layer = 0;
 	ns->r[0].fd = dup(s->r[0].fd);
 	n->metacopy = false;
-	lfs_node_set_stack(n, ns);
+	lfs_node_set_stack(fs, n, ns);
 	return 0;
 }
 
 /* Mark an upper directory as one that may hold metacopy files, before
  * the first one is placed in it. */
-int lfs_dir_mark_meta(struct lfs_node *dir)
+int lfs_dir_mark_meta(struct lfs_fs *fs, struct lfs_node *dir)
 {
 	struct lfs_stack *s;
 	int r;
 
 	if (__atomic_load_n(&dir->has_meta, __ATOMIC_ACQUIRE))
 		return 0;
-	s = lfs_stack_get(dir);
+	s = lfs_stack_get(fs, dir);
 	r = lfs_xattr_set_path(s->r[0].fd, LFS_XATTR_HASMETA, "y", 1, 0);
 	lfs_stack_put(s);
 	if (r == 0)
@@ -421,16 +423,22 @@ int lfs_dir_mark_meta(struct lfs_node *dir)
 
 int lfs_copy_up(struct lfs_fs *fs, struct lfs_node *n, bool data)
 {
+	struct lfs_stack *s;
 	int r = 0;
 
 	if (!fs->has_upper)
 		return -EROFS;
 	pthread_mutex_lock(&n->lock);
-	if (lfs_top_layer(n->stack) != 0)
-		r = copy_up_lower(fs, n, data);
+	s = lfs_stack_locked(fs, n);
+	if (!s)
+		r = -ENOMEM;
+	else if (lfs_top_layer(s) != 0)
+		r = copy_up_lower(fs, n, s, data);
 	else if (n->metacopy && data)
-		r = copy_up_data(fs, n);
+		r = copy_up_data(fs, n, s);
 	pthread_mutex_unlock(&n->lock);
+	lfs_stack_put(s);
+	lfs_fdcache_trim(fs);
 	return r;
 }
 

@@ -88,7 +88,7 @@ void lfs_op_forget_multi(fuse_req_t req, size_t count,
 void lfs_op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct lfs_fs *fs = lfs_fs_of(req);
-	struct lfs_stack *s = lfs_stack_get(lfs_node_get(fs, ino));
+	struct lfs_stack *s = lfs_stack_get(fs, lfs_node_get(fs, ino));
 	char buf[PATH_MAX + 1];
 	ssize_t n = readlinkat(s->r[0].fd, "", buf, sizeof(buf) - 1);
 
@@ -246,7 +246,7 @@ int lfs_create_at(struct lfs_fs *fs, fuse_req_t req, struct lfs_node *parent,
 	r = lfs_ensure_upper_dir(fs, parent);
 	if (r < 0)
 		return r;
-	ps = lfs_stack_get(parent);
+	ps = lfs_stack_get(fs, parent);
 	pfd = ps->r[0].fd;
 	uid = lfs_uid_to_disk(fs, ctx->uid);
 	gid = new_gid(fs, pfd, ctx->gid, &m.mode);
@@ -315,18 +315,6 @@ void lfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	reply_create(req, parent, name, S_IFLNK | 0777, 0, link);
 }
 
-/* After a name went away: the node behind it must never copy up there. */
-static void detach(struct lfs_fs *fs, struct lfs_node *parent, const char *name,
-		   struct lfs_found *f)
-{
-	struct lfs_node *n = lfs_node_find(fs, parent, name, f);
-
-	if (!n)
-		return;
-	lfs_node_detach(fs, n, parent, name);
-	lfs_node_unref(fs, n);
-}
-
 /* Remove the upper entry name (a dir may hold whiteouts): move it into
  * the work dir atomically, then clean it up there. */
 int lfs_remove_upper(struct lfs_fs *fs, int pfd, const char *name, bool dir)
@@ -349,6 +337,7 @@ int lfs_remove_upper(struct lfs_fs *fs, int pfd, const char *name, bool dir)
 static int do_remove(struct lfs_fs *fs, struct lfs_node *parent,
 		     const char *name, bool dir)
 {
+	struct lfs_node *n = NULL;
 	struct lfs_found f;
 	struct lfs_stack *ps;
 	int r, lower;
@@ -378,7 +367,11 @@ static int do_remove(struct lfs_fs *fs, struct lfs_node *parent,
 		r = lower;
 		goto out;
 	}
-	ps = lfs_stack_get(parent);
+	/* a node of this name keeps its stack: the name is going away */
+	n = lfs_node_find(fs, parent, name, &f);
+	if (n)
+		lfs_node_hold(fs, n);
+	ps = lfs_stack_get(fs, parent);
 	if (lower)
 		r = cu_wh_make(ps->r[0].fd, name,
 			       fs->wh_fmt == CU_WH_CHARDEV &&
@@ -399,8 +392,13 @@ static int do_remove(struct lfs_fs *fs, struct lfs_node *parent,
 		}
 	}
 	lfs_stack_put(ps);
-	if (r == 0)
-		detach(fs, parent, name, &f);
+	if (n) {
+		/* the node must never be copied up to that name again */
+		if (r == 0)
+			lfs_node_detach(fs, n, parent, name);
+		lfs_node_unhold(fs, n);
+		lfs_node_unref(fs, n);
+	}
 out:
 	lfs_found_clear(&f);
 	return r;
@@ -450,8 +448,8 @@ void lfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		fuse_reply_err(req, -r);
 		return;
 	}
-	s = lfs_stack_get(n);
-	ps = lfs_stack_get(p);
+	s = lfs_stack_get(fs, n);
+	ps = lfs_stack_get(fs, p);
 	wh = upper_whiteout(ps->r[0].fd, newname);
 	if (wh == 2 && unlinkat(ps->r[0].fd, newname, 0) < 0)
 		r = -errno;

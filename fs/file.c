@@ -61,7 +61,7 @@ static int open_data(struct lfs_fs *fs, struct lfs_node *n, int flags,
 	pthread_mutex_lock(&n->lock);
 	meta = n->metacopy;
 	pthread_mutex_unlock(&n->lock);
-	s = lfs_stack_get(n);
+	s = lfs_stack_get(fs, n);
 	i = (meta && s->n > 1 && !wants_write(flags)) ? 1 : 0;
 	fd = lfs_open_real(s->r[i].fd, real_flags(fs, flags));
 	*ret_layer = s->r[i].layer;
@@ -140,7 +140,7 @@ static int refresh(struct lfs_fs *fs, struct lfs_node *n, struct lfs_fileh *h)
 	if (h->layer == 0 || !fs->has_upper)
 		return 0;
 	pthread_mutex_lock(&n->lock);
-	stale = lfs_top_layer(n->stack) == 0 && !n->metacopy;
+	stale = n->layer == 0 && !n->metacopy;
 	pthread_mutex_unlock(&n->lock);
 	if (!stale)
 		return 0;

@@ -89,7 +89,7 @@ int lfs_index_fix_alias(struct lfs_fs *fs, struct lfs_node *parent,
 	r = lfs_ensure_upper_dir(fs, parent);
 	if (r < 0)
 		return r;
-	ps = lfs_stack_get(parent);
+	ps = lfs_stack_get(fs, parent);
 	if (fstatat(ps->r[0].fd, "", &pst, AT_EMPTY_PATH) < 0)
 		r = -errno;
 	if (r == 0 && linkat(fs->indexfd, key, ps->r[0].fd, name, 0) < 0 &&

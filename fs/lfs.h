@@ -50,7 +50,7 @@
 #ifndef LFS_H
 #define LFS_H
 
-#define FUSE_USE_VERSION 34
+#define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
 #include <pthread.h>
@@ -109,7 +109,9 @@ struct lfs_node {
 
 	pthread_mutex_t lock;
 	/* --- protected by lock --- */
-	struct lfs_stack *stack;
+	struct lfs_stack *stack; /* NULL when dropped by the fd cache */
+	int layer;		 /* of the top object, also when dropped */
+	int hold;		 /* > 0: the fd cache keeps the stack */
 	bool metacopy;	 /* upper holds metadata only; data in stack r[1] */
 	bool redirected; /* upper dir carries a redirect xattr */
 	bool has_meta;	 /* upper dir carries the hasmeta mark */
@@ -121,6 +123,12 @@ struct lfs_node {
 	struct lfs_hent *hent[2]; /* origin key, upper key after copy-up */
 	uint64_t nlookup;	  /* kernel references */
 	uint64_t refs;		  /* our references (children, handles) */
+
+	/* --- protected by fs->lru_lock (fdcache.c) --- */
+	struct lfs_node *lru_prev, *lru_next;
+	bool in_lru;
+	int nfds;    /* fds of the stack, as counted in fs->pinned_fds */
+	int lru_ref; /* atomic: used since the sweep last passed */
 };
 
 struct lfs_hent {
@@ -150,6 +158,10 @@ struct lfs_fs {
 	size_t nbuckets, nentries;
 	/* upper inode -> reported ino of objects copied up during this
 	 * mount, so their st_ino stays the origin's after a forget */
+	pthread_mutex_t lru_lock; /* fdcache.c */
+	struct lfs_node *lru_hand;
+	size_t pinned_fds, fd_budget;
+
 	struct lfs_inomap {
 		ino_t upper;
 		uint64_t ino;
@@ -210,13 +222,22 @@ void lfs_node_detach(struct lfs_fs *fs, struct lfs_node *n,
 		     struct lfs_node *parent, const char *name);
 void lfs_found_clear(struct lfs_found *f);
 struct lfs_stack *lfs_stack_new(int n);
-struct lfs_stack *lfs_stack_get(struct lfs_node *n);
 void lfs_stack_put(struct lfs_stack *s);
-void lfs_node_set_stack(struct lfs_node *n, struct lfs_stack *s);
 static inline int lfs_top_layer(const struct lfs_stack *s)
 {
 	return s->r[0].layer;
 }
+
+/* fdcache.c */
+void lfs_fdcache_init(struct lfs_fs *fs);
+struct lfs_stack *lfs_stack_get(struct lfs_fs *fs, struct lfs_node *n);
+struct lfs_stack *lfs_stack_locked(struct lfs_fs *fs, struct lfs_node *n);
+void lfs_node_set_stack(struct lfs_fs *fs, struct lfs_node *n,
+			struct lfs_stack *s);
+void lfs_node_hold(struct lfs_fs *fs, struct lfs_node *n);
+void lfs_node_unhold(struct lfs_fs *fs, struct lfs_node *n);
+void lfs_fdcache_forget(struct lfs_fs *fs, struct lfs_node *n);
+void lfs_fdcache_trim(struct lfs_fs *fs);
 
 /* lookup.c */
 uint64_t lfs_compose_ino(struct lfs_fs *fs, int layer, ino_t ino);
@@ -256,7 +277,7 @@ void lfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 /* copyup.c */
 int lfs_copy_up(struct lfs_fs *fs, struct lfs_node *n, bool data);
 int lfs_ensure_upper_dir(struct lfs_fs *fs, struct lfs_node *dir);
-int lfs_dir_mark_meta(struct lfs_node *dir);
+int lfs_dir_mark_meta(struct lfs_fs *fs, struct lfs_node *dir);
 int lfs_node_upper_fd(struct lfs_node *n);
 int lfs_open_real(int opath_fd, int flags);
 

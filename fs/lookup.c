@@ -204,7 +204,7 @@ fail:
 int lfs_resolve(struct lfs_fs *fs, struct lfs_node *parent, const char *name,
 		struct lfs_found *ret)
 {
-	struct lfs_stack *s = lfs_stack_get(parent);
+	struct lfs_stack *s = lfs_stack_get(fs, parent);
 	bool meta = __atomic_load_n(&parent->has_meta, __ATOMIC_ACQUIRE);
 	int r = resolve_from(fs, s, 0, name, parent->opath, meta, ret);
 
@@ -215,7 +215,7 @@ int lfs_resolve(struct lfs_fs *fs, struct lfs_node *parent, const char *name,
 /* Is NAME visible in the layers below the upper one, under this parent? */
 int lfs_lower_has(struct lfs_fs *fs, struct lfs_node *parent, const char *name)
 {
-	struct lfs_stack *s = lfs_stack_get(parent);
+	struct lfs_stack *s = lfs_stack_get(fs, parent);
 	struct lfs_found f;
 	int from = 0, r;
 

@@ -5,6 +5,7 @@
  * pool of threads until unmounted or sent SIGTERM/SIGINT/SIGHUP.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,10 +189,13 @@ static int serve(struct lfs_fs *fs, struct lfs_opts *o)
 	} else {
 		struct fuse_loop_config *cfg = fuse_loop_cfg_create();
 
+		unsigned n = o->threads ? o->threads : 16;
+
 		fuse_loop_cfg_set_clone_fd(cfg, 0);
-		fuse_loop_cfg_set_max_threads(cfg,
-					      o->threads ? o->threads : 16);
-		fuse_loop_cfg_set_idle_threads(cfg, 4);
+		fuse_loop_cfg_set_max_threads(cfg, n);
+		/* as many idle workers as workers: retiring idle ones makes
+		 * libfuse spawn a thread (and a splice pipe) per request */
+		fuse_loop_cfg_set_idle_threads(cfg, n);
 		r = fuse_session_loop_mt(se, cfg);
 		fuse_loop_cfg_destroy(cfg);
 	}

@@ -217,6 +217,7 @@ int lfs_fs_init(struct lfs_fs *fs, struct lfs_opts *o, char **ret_err)
 			return r;
 		choose_override(fs);
 	}
+	lfs_fdcache_init(fs);
 	r = lfs_table_init(fs);
 	if (r == 0)
 		r = make_root(fs);
@@ -247,4 +248,5 @@ void lfs_fs_destroy(struct lfs_fs *fs)
 	if (fs->indexfd >= 0)
 		close(fs->indexfd);
 	pthread_mutex_destroy(&fs->index_lock);
+	pthread_mutex_destroy(&fs->lru_lock);
 }

@@ -254,7 +254,7 @@ int lfs_stack_empty(struct lfs_fs *fs, const struct lfs_stack *s)
 
 int lfs_dir_list(struct lfs_fs *fs, struct lfs_node *dir, struct lfs_dirh *h)
 {
-	struct lfs_stack *s = lfs_stack_get(dir);
+	struct lfs_stack *s = lfs_stack_get(fs, dir);
 	struct nameset seen = { 0 };
 	struct lfs_node *parent;
 	int r;
@@ -371,7 +371,7 @@ void lfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 {
 	struct lfs_fs *fs = lfs_fs_of(req);
 	struct lfs_node *n = lfs_node_get(fs, ino);
-	struct lfs_stack *s = lfs_stack_get(n);
+	struct lfs_stack *s = lfs_stack_get(fs, n);
 	int r = 0;
 
 	if (fs->has_upper && s->r[0].layer == 0 && fs->opts->fsync &&

@@ -32,6 +32,7 @@ struct side {
 	struct lfs_found f;
 	bool exists;
 	struct lfs_node *node; /* interned for the call: forget 1 at end */
+	bool held;	       /* an lfs_node_hold to undo */
 	int lower;	       /* the lowers have this name */
 };
 
@@ -64,7 +65,7 @@ static int prep_dir(struct lfs_fs *fs, struct lfs_node *n, int lower_at_dest)
 
 	if (n->type != S_IFDIR)
 		return 0;
-	s = lfs_stack_get(n);
+	s = lfs_stack_get(fs, n);
 	pthread_mutex_lock(&n->lock);
 	if (s->n > 1 && !n->redirected && n->opath) {
 		if (asprintf(&v, "/%s", n->opath) < 0)
@@ -124,7 +125,7 @@ static int check(struct lfs_fs *fs, struct side *a, struct side *b,
 	if (!S_ISDIR(a->f.st.st_mode) && S_ISDIR(b->f.st.st_mode))
 		return -EISDIR;
 	if (S_ISDIR(b->f.st.st_mode)) {
-		struct lfs_stack *s = lfs_stack_get(b->node);
+		struct lfs_stack *s = lfs_stack_get(fs, b->node);
 		int r = lfs_stack_empty(fs, s);
 
 		lfs_stack_put(s);
@@ -185,9 +186,9 @@ static int prepare(struct lfs_fs *fs, struct side *a, struct side *b,
 		r = prep_dir(fs, b->node, a->lower);
 	/* a metacopy file moving to another directory marks it first */
 	if (r == 0 && is_metacopy(a->node))
-		r = lfs_dir_mark_meta(b->parent);
+		r = lfs_dir_mark_meta(fs, b->parent);
 	if (r == 0 && (flags & RENAME_EXCHANGE) && is_metacopy(b->node))
-		r = lfs_dir_mark_meta(a->parent);
+		r = lfs_dir_mark_meta(fs, a->parent);
 	return r;
 }
 
@@ -233,11 +234,18 @@ static int do_rename(struct lfs_fs *fs, struct side *a, struct side *b,
 		r = check(fs, a, b, flags);
 	if (r < 0 || (b->exists && a->node == b->node))
 		return r; /* the same file under two names: nothing to do */
+	/* their names change under them: keep their stacks open */
+	lfs_node_hold(fs, a->node);
+	a->held = true;
+	if (b->exists) {
+		lfs_node_hold(fs, b->node);
+		b->held = true;
+	}
 	r = prepare(fs, a, b, flags);
 	if (r < 0)
 		return r;
-	as = lfs_stack_get(a->parent);
-	bs = lfs_stack_get(b->parent);
+	as = lfs_stack_get(fs, a->parent);
+	bs = lfs_stack_get(fs, b->parent);
 	if (flags & RENAME_EXCHANGE)
 		r = renameat2(as->r[0].fd, a->name, bs->r[0].fd, b->name,
 			      RENAME_EXCHANGE) < 0 ?
@@ -253,7 +261,7 @@ static int do_rename(struct lfs_fs *fs, struct side *a, struct side *b,
 		if (b->f.st.st_nlink <= 1 && lfs_node_top_layer(b->node) == 0)
 			lfs_inomap_del(fs, b->f.st.st_ino);
 		if (S_ISREG(b->f.st.st_mode) && b->f.st.st_nlink > 1) {
-			bs = lfs_stack_get(b->node);
+			bs = lfs_stack_get(fs, b->node);
 			r = lfs_index_nlink_add(fs, bs->r[0].fd, -1);
 			lfs_stack_put(bs);
 		}
@@ -285,6 +293,10 @@ void lfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		r = -EINVAL;
 	else
 		r = do_rename(fs, &a, &b, flags);
+	if (a.held)
+		lfs_node_unhold(fs, a.node);
+	if (b.held)
+		lfs_node_unhold(fs, b.node);
 	if (a.node)
 		lfs_node_forget(fs, a.node, 1);
 	if (b.node)

@@ -137,26 +137,6 @@ void lfs_stack_put(struct lfs_stack *s)
 	free(s);
 }
 
-struct lfs_stack *lfs_stack_get(struct lfs_node *n)
-{
-	struct lfs_stack *s;
-
-	pthread_mutex_lock(&n->lock);
-	s = n->stack;
-	__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
-	pthread_mutex_unlock(&n->lock);
-	return s;
-}
-
-/* Caller holds n->lock; takes over the caller's reference on s. */
-void lfs_node_set_stack(struct lfs_node *n, struct lfs_stack *s)
-{
-	struct lfs_stack *old = n->stack;
-
-	n->stack = s;
-	lfs_stack_put(old);
-}
-
 void lfs_found_clear(struct lfs_found *f)
 {
 	lfs_stack_put(f->stack);
@@ -166,6 +146,7 @@ void lfs_found_clear(struct lfs_found *f)
 
 static void node_free(struct lfs_fs *fs, struct lfs_node *n)
 {
+	lfs_fdcache_forget(fs, n);
 	lfs_stack_put(n->stack);
 	free(n->opath);
 	free(n->name);
@@ -380,6 +361,7 @@ static struct lfs_node *node_new(struct lfs_fs *fs, struct lfs_node *parent,
 	pthread_mutex_init(&n->lock, NULL);
 	n->type = f->st.st_mode & S_IFMT;
 	n->stack = f->stack;
+	n->layer = lfs_top_layer(f->stack);
 	n->metacopy = f->metacopy;
 	n->redirected = f->redirected;
 	n->has_meta = f->has_meta;
@@ -387,6 +369,25 @@ static struct lfs_node *node_new(struct lfs_fs *fs, struct lfs_node *parent,
 	n->parent = parent;
 	memset(f, 0, sizeof(*f));
 	return n;
+}
+
+/* A node was found or made from f: its stack joins the fd cache. */
+static void adopt_stack(struct lfs_fs *fs, struct lfs_node *n,
+			struct lfs_found *f, bool fresh)
+{
+	pthread_mutex_lock(&n->lock);
+	if (fresh || !n->stack) {
+		struct lfs_stack *s = fresh ? n->stack : f->stack;
+
+		if (fresh)
+			n->stack = NULL;
+		else
+			f->stack = NULL;
+		lfs_node_set_stack(fs, n, s);
+	}
+	pthread_mutex_unlock(&n->lock);
+	lfs_found_clear(f);
+	lfs_fdcache_trim(fs);
 }
 
 struct lfs_node *lfs_node_intern(struct lfs_fs *fs, struct lfs_node *parent,
@@ -402,8 +403,10 @@ struct lfs_node *lfs_node_intern(struct lfs_fs *fs, struct lfs_node *parent,
 	if (e) {
 		n = e->node;
 		n->nlookup++;
+		n->refs++; /* keeps n alive until adopt_stack is done */
 		pthread_mutex_unlock(&fs->table_lock);
-		lfs_found_clear(f);
+		adopt_stack(fs, n, f, false);
+		lfs_node_unref(fs, n);
 		return n;
 	}
 	n = node_new(fs, parent, name, f);
@@ -415,12 +418,13 @@ struct lfs_node *lfs_node_intern(struct lfs_fs *fs, struct lfs_node *parent,
 			lfs_found_clear(f);
 		return NULL;
 	}
-	n->ino = reported_ino_locked(fs, lfs_top_layer(n->stack), k.ino);
+	n->ino = reported_ino_locked(fs, n->layer, k.ino);
 	n->generation = fs->next_generation++;
 	n->nlookup = 1;
 	if (parent)
 		parent->refs++;
 	pthread_mutex_unlock(&fs->table_lock);
+	adopt_stack(fs, n, f, true);
 	return n;
 }
 
@@ -454,7 +458,7 @@ int lfs_node_top_layer(struct lfs_node *n)
 	int l;
 
 	pthread_mutex_lock(&n->lock);
-	l = lfs_top_layer(n->stack);
+	l = n->layer;
 	pthread_mutex_unlock(&n->lock);
 	return l;
 }
@@ -486,10 +490,15 @@ void lfs_node_detach(struct lfs_fs *fs, struct lfs_node *n,
 
 	pthread_mutex_lock(&n->lock);
 	if (n->parent == parent && n->name && !strcmp(n->name, name)) {
+		/* no name to rebuild the stack from: keep it open */
+		struct lfs_stack *s = lfs_stack_locked(fs, n);
+
 		old = n->parent;
 		n->parent = NULL;
 		free(n->name);
 		n->name = NULL;
+		if (s)
+			lfs_node_set_stack(fs, n, s);
 	}
 	pthread_mutex_unlock(&n->lock);
 	if (old)

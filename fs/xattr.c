@@ -125,7 +125,7 @@ void lfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	s = lfs_stack_get(n);
+	s = lfs_stack_get(fs, n);
 	r = lfs_xattr_get_path(s->r[0].fd, name, buf, size);
 	lfs_stack_put(s);
 	if (r < 0)
@@ -141,7 +141,7 @@ void lfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct lfs_fs *fs = lfs_fs_of(req);
 	struct lfs_node *n = lfs_node_get(fs, ino);
 	_cleanup_free_ char *names = NULL;
-	struct lfs_stack *s = lfs_stack_get(n);
+	struct lfs_stack *s = lfs_stack_get(fs, n);
 	ssize_t len = list_all(s->r[0].fd, &names);
 	size_t out = 0;
 
@@ -183,7 +183,7 @@ static int modify_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	r = lfs_copy_up(fs, n, false);
 	if (r < 0)
 		return r;
-	s = lfs_stack_get(n);
+	s = lfs_stack_get(fs, n);
 	cu_fd_path(s->r[0].fd, p, sizeof(p));
 	if (remove)
 		r = removexattr(p, name) < 0 ? -errno : 0;
