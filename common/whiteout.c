@@ -130,6 +130,8 @@ int cu_wh_make(int dirfd, const char *name, enum cu_wh_format fmt)
 		return 0;
 	}
 	r = cu_wh_name_of(name, wh, sizeof(wh));
+	if (r == -ENAMETOOLONG) /* no room for ".wh.": overlayfs' form */
+		return cu_wh_make(dirfd, name, CU_WH_CHARDEV);
 	if (r < 0)
 		return r;
 	/* mode 0 as OCI tars carry it; O_EXCL so an existing one is kept */

@@ -77,8 +77,9 @@ int cu_wh_dir_hides_below(int parentfd, const char *name, int dirfd);
  * CU_WH_HIDDEN, CU_WH_ABSENT or -errno. Never follows a final symlink. */
 int cu_wh_lookup(int dirfd, const char *name, struct stat *ret_st);
 
-/* Write a whiteout of NAME into dirfd. Returns 0 or -errno (-ENAMETOOLONG
- * when ".wh.NAME" does not fit in NAME_MAX and the format is OCI). */
+/* Write a whiteout of NAME into dirfd. Returns 0 or -errno. A name too
+ * long for ".wh.NAME" to fit NAME_MAX gets the char device form, which
+ * needs CAP_MKNOD (-EPERM without it). */
 int cu_wh_make(int dirfd, const char *name, enum cu_wh_format fmt);
 
 /* Remove any whiteout of NAME from dirfd (both formats). 0 or -errno;

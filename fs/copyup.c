@@ -51,10 +51,13 @@ int lfs_open_real(int opath_fd, int flags)
 	char p[32];
 	int fd;
 
-	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW | O_TRUNC);
+	/* the kernel does O_DIRECT's work through FUSE already; on the real
+	 * file it would only make our unaligned buffers fail */
+	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW | O_TRUNC |
+		   O_DIRECT);
 	fd = open(cu_fd_path(opath_fd, p, sizeof(p)), flags | O_CLOEXEC);
-	if (fd < 0 && errno == EINVAL && (flags & O_DIRECT))
-		fd = open(p, (flags & ~O_DIRECT) | O_CLOEXEC);
+	if (fd < 0 && errno == EPERM && (flags & O_NOATIME))
+		fd = open(p, (flags & ~O_NOATIME) | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -188,20 +191,18 @@ static int make_tmp_other(struct cu_ctx *c)
 	return c->tmpfd < 0 ? -errno : 0;
 }
 
-/* Owner, mode and times, in that order (chown clears set-id bits). */
+/* Owner, then xattrs, then mode and times: chown clears set-id bits and
+ * security.capability, so both must come after it. */
 static int copy_attrs(struct cu_ctx *c)
 {
 	struct timespec ts[2] = { c->st.st_atim, c->st.st_mtim };
 	char p[32];
 	int r;
 
-	if (!S_ISLNK(c->st.st_mode)) {
-		r = lfs_copy_xattrs(c->old->r[0].fd, c->tmpfd, false);
-		if (r < 0)
-			return r;
-	}
 	r = lfs_set_owner(c->fs, c->tmpfd, c->st.st_uid, c->st.st_gid,
 			  c->st.st_mode);
+	if (r == 0)
+		r = lfs_copy_xattrs(c->old->r[0].fd, c->tmpfd, false);
 	if (r < 0)
 		return r;
 	if (!S_ISLNK(c->st.st_mode) && chmod(cu_fd_path(c->tmpfd, p, sizeof(p)),
@@ -368,6 +369,8 @@ static int copy_up_data(struct lfs_fs *fs, struct lfs_node *n,
 			struct lfs_stack *s)
 {
 	struct lfs_stack *ns;
+	char cap[64];
+	ssize_t caplen;
 	struct stat st;
 	char p[32];
 	int r;
@@ -375,12 +378,19 @@ static int copy_up_data(struct lfs_fs *fs, struct lfs_node *n,
 	_cleanup_close_ int out = lfs_open_real(s->r[0].fd, O_WRONLY);
 	if (out < 0)
 		return out;
-	_cleanup_close_ int in = lfs_open_real(s->r[1].fd, O_RDONLY);
+	_cleanup_close_ int in = lfs_open_real(s->r[1].fd,
+					       O_RDONLY | O_NOATIME);
 	if (in < 0)
 		return in;
 	if (fstat(out, &st) < 0)
 		return -errno;
+	/* writing drops security.capability (as it must for users): this
+	 * write is ours, so put it back */
+	caplen = fgetxattr(out, "security.capability", cap, sizeof(cap));
 	r = copy_data(in, out, st.st_size);
+	if (r == 0 && caplen > 0 &&
+	    fsetxattr(out, "security.capability", cap, caplen, 0) < 0)
+		r = -errno;
 	if (r == 0) {
 		struct timespec ts[2] = { st.st_atim, st.st_mtim };
 

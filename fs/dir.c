@@ -167,8 +167,13 @@ static int mk_over_whiteout(struct lfs_fs *fs, int pfd, const char *name,
 		r = cu_wh_make_opaque(ofd, fs->wh_fmt);
 	if (ofd >= 0)
 		close(ofd);
-	if (r == 0 && renameat2(fs->workfd, tmp, pfd, name,
-				wh == 2 ? 0 : RENAME_NOREPLACE) < 0)
+	/* over a char device whiteout: swap them (a directory cannot be
+	 * renamed over a non-directory), then drop the device */
+	if (r == 0 &&
+	    renameat2(fs->workfd, tmp, pfd, name,
+		      wh == 2 ? RENAME_EXCHANGE : RENAME_NOREPLACE) < 0)
+		r = -errno;
+	if (r == 0 && wh == 2 && unlinkat(fs->workfd, tmp, 0) < 0)
 		r = -errno;
 	if (r < 0) {
 		if (m->fd >= 0)

@@ -283,6 +283,5 @@ void lfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 		return;
 	}
 	close(fd);
-	sv.f_namemax -= CU_WH_PREFIX_LEN; /* room for ".wh." of any name */
 	fuse_reply_statfs(req, &sv);
 }

@@ -87,8 +87,14 @@ static void test_long_name(void **state)
 	memset(name, 'a', NAME_MAX);
 	name[NAME_MAX] = '\0';
 	assert_int_equal(cu_wh_name_of(name, buf, sizeof(buf)), -ENAMETOOLONG);
-	assert_int_equal(cu_wh_make(dfd, name, CU_WH_OCI), -ENAMETOOLONG);
 	assert_int_equal(cu_wh_lookup(dfd, name, &st), CU_WH_ABSENT);
+	/* no room for ".wh.": the char device form, which needs CAP_MKNOD */
+	if (geteuid() != 0) {
+		assert_int_equal(cu_wh_make(dfd, name, CU_WH_OCI), -EPERM);
+		return;
+	}
+	assert_int_equal(cu_wh_make(dfd, name, CU_WH_OCI), 0);
+	assert_int_equal(cu_wh_lookup(dfd, name, &st), CU_WH_HIDDEN);
 }
 
 static void test_chardev(void **state)
