@@ -141,6 +141,7 @@ struct lfs_stack *lfs_stack_get(struct lfs_fs *fs, struct lfs_node *n)
 	pthread_mutex_lock(&n->lock);
 	s = lfs_stack_locked(fs, n);
 	pthread_mutex_unlock(&n->lock);
+	lfs_fdcache_trim(fs); /* the stack may have been rebuilt */
 	return s;
 }
 
@@ -152,6 +153,7 @@ void lfs_node_hold(struct lfs_fs *fs, struct lfs_node *n)
 	lfs_stack_put(lfs_stack_locked(fs, n));
 	n->hold++;
 	pthread_mutex_unlock(&n->lock);
+	lfs_fdcache_trim(fs);
 }
 
 void lfs_node_unhold(struct lfs_fs *fs, struct lfs_node *n)

@@ -99,8 +99,8 @@ void lfs_dirh_clear(struct lfs_dirh *h)
 	h->loaded = false;
 }
 
-static int dirh_push(struct lfs_dirh *h, const char *name, uint64_t ino,
-		     unsigned char type)
+static int dirh_push(struct lfs_dirh *h, const char *name, int layer,
+		     ino_t real_ino, uint64_t ino, unsigned char type)
 {
 	if (h->n == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 64;
@@ -114,6 +114,8 @@ static int dirh_push(struct lfs_dirh *h, const char *name, uint64_t ino,
 	if (!(h->ents[h->n].name = strdup(name)))
 		return -ENOMEM;
 	h->ents[h->n].ino = ino;
+	h->ents[h->n].real_ino = real_ino;
+	h->ents[h->n].layer = layer;
 	h->ents[h->n].type = type;
 	h->n++;
 	return 0;
@@ -182,7 +184,7 @@ static int list_layer(struct lfs_fs *fs, const struct lfs_real *real,
 		}
 		r = nameset_add(seen, de->d_name);
 		if (r > 0)
-			r = dirh_push(h, de->d_name,
+			r = dirh_push(h, de->d_name, real->layer, de->d_ino,
 				      lfs_table_ino_of(fs, real->layer,
 						       de->d_ino),
 				      de->d_type);
@@ -263,9 +265,9 @@ int lfs_dir_list(struct lfs_fs *fs, struct lfs_node *dir, struct lfs_dirh *h)
 	pthread_mutex_lock(&dir->lock);
 	parent = dir->parent ? dir->parent : dir;
 	pthread_mutex_unlock(&dir->lock);
-	r = dirh_push(h, ".", dir->ino, DT_DIR);
+	r = dirh_push(h, ".", -1, 0, dir->ino, DT_DIR);
 	if (r == 0)
-		r = dirh_push(h, "..", parent->ino, DT_DIR);
+		r = dirh_push(h, "..", -1, 0, parent->ino, DT_DIR);
 	for (int i = 0; r == 0 && i < s->n; i++)
 		r = list_layer(fs, &s->r[i], &seen, h);
 	nameset_free(&seen);
@@ -291,6 +293,24 @@ void lfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uintptr_t)h;
 	fi->cache_readdir = 0;
 	fuse_reply_open(req, fi);
+}
+
+/* The entry for readdirplus: a node we know already needs no lookup. */
+static void plus_entry(struct lfs_fs *fs, struct lfs_node *dir,
+		       const struct lfs_dirent *e, struct fuse_entry_param *ep)
+{
+	struct lfs_node *n = lfs_node_lookup_key(fs, e->layer, e->real_ino);
+	struct stat st;
+
+	if (!n) {
+		lfs_lookup_entry(fs, dir, e->name, ep);
+		return;
+	}
+	if (lfs_getattr_node(fs, n, &st) < 0) {
+		lfs_node_forget(fs, n, 1);
+		return; /* ep->ino stays 0: the kernel looks it up itself */
+	}
+	lfs_fill_entry(fs, n, &st, ep);
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -327,7 +347,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			memset(&ep, 0, sizeof(ep));
 			ep.attr = st;
 			if (i >= 2)
-				lfs_lookup_entry(fs, dir, e->name, &ep);
+				plus_entry(fs, dir, e, &ep);
 			need = fuse_add_direntry_plus(req, buf + used,
 						      size - used, e->name, &ep,
 						      i + 1);
