@@ -269,8 +269,18 @@ static int place_any(struct cu_ctx *c, bool from_index, const char *key)
 
 	if (!from_index)
 		return place(c);
-	if (linkat(c->fs->indexfd, key, c->pfd, c->name, 0) < 0)
+	if (linkat(c->fs->indexfd, key, c->pfd, c->name, 0) < 0) {
+		struct stat a, b;
+
 		r = -errno;
+		/* already linked there (another name's lookup did it) */
+		if (r == -EEXIST &&
+		    fstatat(c->pfd, c->name, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    fstatat(c->fs->indexfd, key, &b, AT_SYMLINK_NOFOLLOW) ==
+			    0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			r = 0;
+	}
 	if (r == 0 && keep) {
 		struct timespec ts[2] = { pst.st_atim, pst.st_mtim };
 

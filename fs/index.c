@@ -70,6 +70,26 @@ int lfs_index_nlink_add(struct lfs_fs *fs, int fd, int delta)
 	return r < 0 ? r : 0;
 }
 
+/* A node known by the lower inode must show the upper copy now, and be
+ * found by it too: one inode, one node. */
+static void join_node(struct lfs_fs *fs, int layer, const struct stat *lower,
+		      struct lfs_found *f)
+{
+	struct lfs_node *n = lfs_node_find_key(fs, layer, lower->st_dev,
+					       lower->st_ino);
+
+	if (!n)
+		return;
+	pthread_mutex_lock(&n->lock);
+	if (n->layer != 0) {
+		__atomic_add_fetch(&f->stack->refs, 1, __ATOMIC_ACQ_REL);
+		lfs_node_set_stack(fs, n, f->stack);
+	}
+	pthread_mutex_unlock(&n->lock);
+	lfs_node_add_key(fs, n, 0, &f->st);
+	lfs_node_unref(fs, n);
+}
+
 /* f resolved parent/name to a lower hardlink whose inode was copied up
  * under another name: link the name to the upper copy, and resolve again
  * so that f shows it. */
@@ -77,9 +97,9 @@ int lfs_index_fix_alias(struct lfs_fs *fs, struct lfs_node *parent,
 			const char *name, struct lfs_found *f)
 {
 	struct lfs_stack *ps;
-	struct stat pst, ist;
+	struct stat pst, ist, lower;
 	char key[64];
-	int r;
+	int r, layer;
 
 	if (!lfs_index_applies(fs, lfs_top_layer(f->stack), &f->st))
 		return 0;
@@ -106,8 +126,13 @@ int lfs_index_fix_alias(struct lfs_fs *fs, struct lfs_node *parent,
 	lfs_stack_put(ps);
 	if (r < 0)
 		return r;
+	lower = f->st;
+	layer = lfs_top_layer(f->stack);
 	lfs_found_clear(f);
-	return lfs_resolve(fs, parent, name, f);
+	r = lfs_resolve(fs, parent, name, f);
+	if (r == 0)
+		join_node(fs, layer, &lower, f);
+	return r;
 }
 
 /* Removing or renaming one name of a hardlinked lower file: bring the file

@@ -217,6 +217,8 @@ struct lfs_node *lfs_node_intern(struct lfs_fs *fs, struct lfs_node *parent,
 				 const char *name, struct lfs_found *f);
 uint64_t lfs_table_ino_of(struct lfs_fs *fs, int layer, ino_t ino);
 struct lfs_node *lfs_node_lookup_key(struct lfs_fs *fs, int layer, ino_t ino);
+struct lfs_node *lfs_node_find_key(struct lfs_fs *fs, int layer, dev_t dev,
+				   ino_t ino);
 void lfs_inomap_del(struct lfs_fs *fs, ino_t upper_ino);
 int lfs_node_top_layer(struct lfs_node *n);
 struct lfs_node *lfs_node_find(struct lfs_fs *fs, struct lfs_node *parent,

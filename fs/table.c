@@ -349,6 +349,28 @@ uint64_t lfs_table_ino_of(struct lfs_fs *fs, int layer, ino_t ino)
 	return r;
 }
 
+/* The node of a real object, with a reference (lfs_node_unref), or NULL. */
+struct lfs_node *lfs_node_find_key(struct lfs_fs *fs, int layer, dev_t dev,
+				   ino_t ino)
+{
+	struct lfs_node *n = NULL;
+	struct lfs_hent *e;
+	struct lfs_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.layer = layer;
+	k.dev = dev;
+	k.ino = ino;
+	pthread_mutex_lock(&fs->table_lock);
+	e = table_find(fs, &k);
+	if (e) {
+		n = e->node;
+		n->refs++;
+	}
+	pthread_mutex_unlock(&fs->table_lock);
+	return n;
+}
+
 /* A kernel lookup of a node known by its real object (readdirplus). */
 struct lfs_node *lfs_node_lookup_key(struct lfs_fs *fs, int layer, ino_t ino)
 {
