@@ -32,4 +32,69 @@ void ls_digester_free(struct ls_digester *d);
 /* Is s a well-formed "sha256:<64 lowercase hex>" digest? */
 int ls_digest_valid(const char *s);
 
+/* --- the store ------------------------------------------------------------
+ * A store root is an OCI image layout (oci-layout, index.json, blobs/) plus
+ * private directories (layers/, containers/, tmp/). Calling sequence:
+ *
+ *	struct ls_store *s;
+ *	char *root = ls_default_root();		// --root / LAYERFS_ROOT / ...
+ *	int r = ls_store_open(root, &s);	// creates the layout if new
+ *	if (r < 0) fprintf(stderr, "%s\n", ls_store_error(s));	// s may be NULL
+ *	...
+ *	ls_store_free(s);
+ *
+ * Every function that fails returns -errno and leaves a message (lowercase,
+ * subject quoted) that ls_store_error() returns until the next call.
+ */
+struct ls_store;
+
+/* $LAYERFS_ROOT, else /var/lib/layerfs for root, else $XDG_DATA_HOME/layerfs
+ * or ~/.local/share/layerfs. Caller frees. NULL on ENOMEM. */
+char *ls_default_root(void);
+
+int ls_store_open(const char *root, struct ls_store **ret);
+void ls_store_free(struct ls_store *s);
+const char *ls_store_root(const struct ls_store *s);
+/* The message of the last failure; a static text when s is NULL. */
+const char *ls_store_error(const struct ls_store *s);
+
+/* The store lock (flock on ROOT/lock): shared for readers, exclusive for
+ * changes to index.json and for gc. Released by ls_store_unlock or when
+ * the process dies. */
+int ls_store_lock(struct ls_store *s, int exclusive);
+void ls_store_unlock(struct ls_store *s);
+
+/* --- blobs ----------------------------------------------------------------
+ * Writing a blob streams it into tmp/ while hashing, then links it to
+ * blobs/sha256/HEX after fsync (EEXIST means "already have it"):
+ *
+ *	struct ls_blob_writer *w;
+ *	ls_blob_writer_new(s, &w);
+ *	ls_blob_writer_write(w, buf, n);	// as often as needed
+ *	ls_blob_writer_commit(w, expect, ret_digest);	// expect may be NULL
+ *	ls_blob_writer_free(w);		// after commit, or to abort
+ *
+ * commit fails with -EBADMSG (and stores nothing) when the content does not
+ * hash to the expected digest.
+ */
+struct ls_blob_writer;
+
+int ls_blob_writer_new(struct ls_store *s, struct ls_blob_writer **ret);
+int ls_blob_writer_write(struct ls_blob_writer *w, const void *buf, size_t len);
+int ls_blob_writer_commit(struct ls_blob_writer *w, const char *expect,
+			  char *ret_digest);
+void ls_blob_writer_free(struct ls_blob_writer *w);
+uint64_t ls_blob_writer_size(const struct ls_blob_writer *w);
+
+/* Store a small blob from memory (JSON documents). */
+int ls_blob_put(struct ls_store *s, const void *buf, size_t len,
+		char *ret_digest);
+/* 1 if the blob is present, 0 if not, -errno. */
+int ls_blob_exists(struct ls_store *s, const char *digest);
+/* Open a blob for reading (O_RDONLY fd; caller closes). */
+int ls_blob_open(struct ls_store *s, const char *digest);
+/* Read a whole blob of at most max bytes, verifying its digest. */
+int ls_blob_read(struct ls_store *s, const char *digest, size_t max,
+		 char **ret_buf, size_t *ret_len);
+
 #endif
