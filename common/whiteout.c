@@ -34,6 +34,20 @@ bool cu_wh_name_reserved(const char *name)
 	return strncmp(name, CU_WH_PREFIX, CU_WH_PREFIX_LEN) == 0;
 }
 
+bool cu_wh_xattr_private(const char *name)
+{
+	static const char *const prefixes[] = {
+		"user.layerfs.",	   "trusted.overlay.",
+		"user.overlay.",	   "user.fuseoverlayfs.",
+		"security.fuseoverlayfs.", "user.containers.override_stat",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
+		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
 bool cu_wh_is_chardev(const struct stat *st)
 {
 	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);

@@ -92,6 +92,11 @@ int cu_wh_remove_oci(int dirfd, const char *name);
 /* Mark a directory opaque (0 or -errno). */
 int cu_wh_make_opaque(int dirfd, enum cu_wh_format fmt);
 
+/* Is this xattr union bookkeeping (overlay and layerfs markers, stat
+ * overrides) rather than content? Such xattrs never show through a mount
+ * and never travel in a layer tar. */
+bool cu_wh_xattr_private(const char *name);
+
 /* Write ".wh." NAME into buf (size >= NAME_MAX + 1). -ENAMETOOLONG. */
 int cu_wh_name_of(const char *name, char *buf, size_t size);
 

@@ -13,19 +13,9 @@
 #include "fsutil.h"
 #include "lfs.h"
 
-static const char *const private_prefixes[] = {
-	LFS_XATTR_PREFIX,	   "trusted.overlay.",
-	"user.overlay.",	   "user.fuseoverlayfs.",
-	"security.fuseoverlayfs.", LFS_OVERRIDE_CONTAINERS,
-};
-
 bool lfs_xattr_private(const char *name)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(private_prefixes); i++)
-		if (!strncmp(name, private_prefixes[i],
-			     strlen(private_prefixes[i])))
-			return true;
-	return false;
+	return cu_wh_xattr_private(name);
 }
 
 int lfs_xattr_get_path(int fd, const char *name, void *buf, size_t size)

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Applying one layer tar (gzip, zstd or plain, detected) into an empty
+ * directory, with whiteouts kept as OCI ".wh." files so the directory is a
+ * layerfs lower as it is. Internal to liblayerstore.
+ *
+ * Hostile archives are refused with a message naming the entry: absolute
+ * paths, "..", entries through symlinks, hardlinks to anything but an
+ * earlier entry of the same tar, whiteouts of "." or "..", device nodes
+ * unless allowed, and streams past the size or entry limits. On failure
+ * the directory holds a partial tree: the caller stages it in tmp/ and
+ * removes it. Both digests are computed in the same single pass: the
+ * blob's (the bytes read from infd) and the diffID (the uncompressed tar).
+ */
+#ifndef LS_UNTAR_H
+#define LS_UNTAR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "layerstore.h"
+
+struct ls_untar_opts {
+	bool allow_devices;   /* create device nodes (root only) */
+	bool chown;	      /* apply the tar's numeric owners */
+	uint64_t max_bytes;   /* uncompressed stream limit; 0: 64 GiB */
+	uint64_t max_entries; /* 0: 10 million */
+};
+
+struct ls_untar_result {
+	char blob_digest[LS_DIGEST_STR_LEN + 1];
+	char diff_id[LS_DIGEST_STR_LEN + 1];
+	uint64_t blob_size, tar_size, entries;
+};
+
+/* 0, or -errno with *ret_err a malloc'd message (-EBADMSG: a hostile or
+ * malformed archive). */
+int ls_untar(int infd, int dirfd, const struct ls_untar_opts *o,
+	     struct ls_untar_result *ret, char **ret_err);
+
+#endif

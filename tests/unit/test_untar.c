@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Unit tests for layerstore/untar.c: real and hostile layer tars, built in
+ * memory with libarchive's writer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "untar.h"
+
+static char tmp[PATH_MAX];
+static int outfd = -1, layerfd = -1;
+
+struct tarbuf {
+	struct archive *a;
+	char *buf;
+	size_t cap, used;
+};
+
+static int setup(void **state)
+{
+	snprintf(tmp, sizeof(tmp), "/tmp/lfs-untar-XXXXXX");
+	if (!mkdtemp(tmp))
+		return -1;
+	outfd = open(tmp, O_RDONLY | O_DIRECTORY);
+	if (mkdirat(outfd, "layer", 0755) < 0 ||
+	    mkdirat(outfd, "outside", 0755))
+		return -1;
+	layerfd = openat(outfd, "layer", O_RDONLY | O_DIRECTORY);
+	return layerfd < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	close(layerfd);
+	close(outfd);
+	return cu_rm_rf_at(AT_FDCWD, tmp);
+}
+
+static void tb_begin(struct tarbuf *t, int gzip)
+{
+	t->cap = 1 << 22;
+	t->buf = malloc(t->cap);
+	t->a = archive_write_new();
+	archive_write_set_format_pax_restricted(t->a);
+	if (gzip)
+		archive_write_add_filter_gzip(t->a);
+	archive_write_set_bytes_in_last_block(t->a, 1);
+	assert_int_equal(archive_write_open_memory(t->a, t->buf, t->cap,
+						   &t->used),
+			 ARCHIVE_OK);
+}
+
+static void tb_add(struct tarbuf *t, mode_t type, const char *path,
+		   const char *data, const char *link)
+{
+	struct archive_entry *e = archive_entry_new();
+
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_filetype(e, type);
+	archive_entry_set_perm(e, type == AE_IFDIR ? 0755 : 0640);
+	archive_entry_set_mtime(e, 1000000000, 5);
+	if (type == AE_IFLNK)
+		archive_entry_set_symlink(e, link);
+	else if (link)
+		archive_entry_set_hardlink(e, link);
+	if (type == AE_IFCHR)
+		archive_entry_set_rdev(e, makedev(1, 3));
+	archive_entry_set_size(e, data ? strlen(data) : 0);
+	assert_int_equal(archive_write_header(t->a, e), ARCHIVE_OK);
+	if (data)
+		archive_write_data(t->a, data, strlen(data));
+	archive_entry_free(e);
+}
+
+/* Finish, write to a file and apply it; returns ls_untar's result. */
+static int tb_apply(struct tarbuf *t, const struct ls_untar_opts *o,
+		    struct ls_untar_result *res, char **err)
+{
+	char p[PATH_MAX + 16];
+	int fd, r;
+
+	archive_write_close(t->a);
+	archive_write_free(t->a);
+	snprintf(p, sizeof(p), "%s/in.tar", tmp);
+	assert_int_equal(cu_atomic_write_at(AT_FDCWD, p, t->buf, t->used, 0644),
+			 0);
+	fd = open(p, O_RDONLY);
+	*err = NULL;
+	r = ls_untar(fd, layerfd, o, res, err);
+	close(fd);
+	return r;
+}
+
+static void digest_of(const void *buf, size_t len, char *out)
+{
+	struct ls_digester *d = ls_digester_new();
+
+	ls_digester_update(d, buf, len);
+	ls_digester_final(d, out);
+	ls_digester_free(d);
+}
+
+static void test_normal(void **state)
+{
+	struct ls_untar_opts o = { .allow_devices = geteuid() == 0 };
+	char expect[LS_DIGEST_STR_LEN + 1], *err;
+	struct ls_untar_result res;
+	struct tarbuf t;
+	struct stat st, st2;
+
+	tb_begin(&t, 0);
+	tb_add(&t, AE_IFDIR, "./a/", NULL, NULL);
+	tb_add(&t, AE_IFREG, "a/f", "hello", NULL);
+	tb_add(&t, AE_IFREG, "a/h", NULL, "a/f");
+	tb_add(&t, AE_IFLNK, "l", NULL, "/etc/passwd");
+	tb_add(&t, AE_IFREG, "a/.wh.gone", NULL, NULL);
+	tb_add(&t, AE_IFREG, "a/.wh..wh..opq", NULL, NULL);
+	tb_add(&t, AE_IFIFO, "b/fifo", NULL, NULL); /* implicit parent */
+	if (o.allow_devices)
+		tb_add(&t, AE_IFCHR, "null", NULL, NULL);
+	assert_int_equal(tb_apply(&t, &o, &res, &err), 0);
+	digest_of(t.buf, t.used, expect);
+	assert_string_equal(res.diff_id, expect);
+	assert_string_equal(res.blob_digest, expect);
+	assert_int_equal(res.tar_size, t.used);
+	assert_int_equal(fstatat(layerfd, "a/f", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(st.st_size, 5);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_mtim.tv_sec, 1000000000);
+	assert_int_equal(fstatat(layerfd, "a/h", &st2, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(st.st_ino, st2.st_ino);
+	assert_int_equal(fstatat(layerfd, "l", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(fstatat(layerfd, "a/.wh.gone", &st, 0), 0);
+	assert_int_equal(fstatat(layerfd, "a/.wh..wh..opq", &st, 0), 0);
+	assert_int_equal(fstatat(layerfd, "b/fifo", &st, 0), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_int_equal(fstatat(layerfd, "a", &st, 0), 0);
+	assert_int_equal(st.st_mtim.tv_sec, 1000000000); /* set last */
+	free(t.buf);
+}
+
+static void test_gzip(void **state)
+{
+	struct ls_untar_opts o = { 0 };
+	struct ls_untar_result res;
+	char blob[LS_DIGEST_STR_LEN + 1], *err;
+	struct tarbuf t;
+
+	tb_begin(&t, 1);
+	tb_add(&t, AE_IFREG, "f", "data", NULL);
+	assert_int_equal(tb_apply(&t, &o, &res, &err), 0);
+	digest_of(t.buf, t.used, blob);
+	assert_string_equal(res.blob_digest, blob);
+	assert_string_not_equal(res.diff_id, blob);
+	assert_int_equal(res.blob_size, t.used);
+	free(t.buf);
+}
+
+static void expect_refused(mode_t type, const char *path, const char *link,
+			   const char *setup_path, const char *setup_link,
+			   const char *want)
+{
+	struct ls_untar_opts o = { 0 };
+	struct ls_untar_result res;
+	struct tarbuf t;
+	struct stat st;
+	char *err;
+
+	tb_begin(&t, 0);
+	if (setup_path)
+		tb_add(&t, AE_IFLNK, setup_path, NULL, setup_link);
+	tb_add(&t, type, path, type == AE_IFREG && !link ? "x" : NULL, link);
+	assert_int_equal(tb_apply(&t, &o, &res, &err), -EBADMSG);
+	assert_non_null(err);
+	if (!strstr(err, want))
+		fail_msg("message '%s' lacks '%s'", err, want);
+	free(err);
+	free(t.buf);
+	/* nothing escaped into the sibling directory */
+	assert_int_equal(fstatat(outfd, "outside/x", &st, 0), -1);
+}
+
+static void test_hostile(void **state)
+{
+	expect_refused(AE_IFREG, "/x", NULL, NULL, NULL, "out of the layer");
+	expect_refused(AE_IFREG, "../outside/x", NULL, NULL, NULL,
+		       "out of the layer");
+	expect_refused(AE_IFREG, "a/../../outside/x", NULL, NULL, NULL,
+		       "out of the layer");
+	expect_refused(AE_IFREG, "l/x", NULL, "l", "../outside",
+		       "goes through");
+	expect_refused(AE_IFREG, "h", "../outside/x", NULL, NULL, "hardlink");
+	expect_refused(AE_IFREG, "h2", "nonexistent", NULL, NULL, "hardlink");
+	expect_refused(AE_IFREG, "d/.wh..", NULL, NULL, NULL, "whiteout");
+	expect_refused(AE_IFCHR, "dev", NULL, NULL, NULL, "device node");
+}
+
+static void test_limits(void **state)
+{
+	struct ls_untar_opts o = { .max_entries = 3 };
+	struct ls_untar_result res;
+	char big[200000], *err;
+	struct tarbuf t;
+
+	tb_begin(&t, 0);
+	for (int i = 0; i < 5; i++) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "f%d", i);
+		tb_add(&t, AE_IFREG, n, "x", NULL);
+	}
+	assert_int_equal(tb_apply(&t, &o, &res, &err), -EBADMSG);
+	assert_non_null(strstr(err, "more than 3 entries"));
+	free(err);
+	free(t.buf);
+
+	/* a gzip bomb: a small blob that inflates past the limit */
+	memset(big, 'z', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	o.max_entries = 0;
+	o.max_bytes = 100000;
+	tb_begin(&t, 1);
+	tb_add(&t, AE_IFREG, "bomb", big, NULL);
+	assert_true(t.used < 10000); /* inflates 20-fold */
+	assert_int_not_equal(tb_apply(&t, &o, &res, &err), 0);
+	assert_non_null(err);
+	free(err);
+	free(t.buf);
+}
+
+static void test_garbage(void **state)
+{
+	struct ls_untar_opts o = { 0 };
+	struct ls_untar_result res;
+	char p[PATH_MAX + 16], *err = NULL;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/junk", tmp);
+	cu_atomic_write_at(AT_FDCWD, p, "this is not a tar archive at all", 32,
+			   0644);
+	fd = open(p, O_RDONLY);
+	assert_int_equal(ls_untar(fd, layerfd, &o, &res, &err), -EBADMSG);
+	assert_non_null(err);
+	free(err);
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_normal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("untar", tests, NULL, NULL);
+}
