@@ -97,4 +97,19 @@ int ls_blob_open(struct ls_store *s, const char *digest);
 int ls_blob_read(struct ls_store *s, const char *digest, size_t max,
 		 char **ret_buf, size_t *ret_len);
 
+/* --- layers ---------------------------------------------------------------
+ * An unpacked layer lives in ROOT/layers/HEX/diff for diffID sha256:HEX,
+ * usable as a layerfs lower as it is (whiteouts as .wh. files).
+ *
+ * ls_layer_unpack applies a stored blob (gzip, zstd or plain) unless the
+ * layer is there already, checks its diffID against expect (may be NULL)
+ * and returns the diffID. Hostile archives fail with -EBADMSG and leave
+ * nothing behind.
+ */
+int ls_layer_unpack(struct ls_store *s, const char *blob_digest,
+		    const char *expect_diff_id, char *ret_diff_id);
+int ls_layer_exists(struct ls_store *s, const char *diff_id);
+/* The diff directory of a layer, malloc'd; NULL for a bad diffID. */
+char *ls_layer_path(struct ls_store *s, const char *diff_id);
+
 #endif
