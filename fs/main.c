@@ -138,7 +138,12 @@ static int fuse_args_of(const struct lfs_opts *o, struct fuse_args *a)
 		r = add_arg(a, "-o%s", "noexec");
 	if (r == 0 && o->noatime)
 		r = add_arg(a, "-o%s", "noatime");
-	if (r == 0 && o->context) {
+	/* the kernel refuses context= without SELinux: podman passes it
+	 * anyway, and fuse-overlayfs mounts, so drop it there */
+	if (r == 0 && o->context &&
+	    access("/sys/fs/selinux/enforce", F_OK) < 0) {
+		cu_warn("SELinux is off: ignoring context=\"%s\"", o->context);
+	} else if (r == 0 && o->context) {
 		_cleanup_free_ char *c = fuse_escape(o->context);
 
 		r = c ? add_arg(a, "-ocontext=%s", c) : -ENOMEM;

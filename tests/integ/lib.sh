@@ -107,7 +107,7 @@ is_mounted()
 	local m
 
 	m=$(_lfs_mountinfo_escape "$1")
-	awk -v m="$m" '$5 == m { found = 1 } END { exit !found }' \
+	M="$m" awk '$5 == ENVIRON["M"] { found = 1 } END { exit !found }' \
 		/proc/self/mountinfo
 }
 
@@ -117,7 +117,7 @@ mount_fstype()
 	local m
 
 	m=$(_lfs_mountinfo_escape "$1")
-	awk -v m="$m" '$5 == m {
+	M="$m" awk '$5 == ENVIRON["M"] {
 		for (i = 7; i <= NF; i++) if ($i == "-") { t = $(i + 1); break }
 	} END { print t }' /proc/self/mountinfo
 }
@@ -192,7 +192,7 @@ _lfs_mounts_under_t()
 	local t
 
 	t=$(_lfs_mountinfo_escape "$T")
-	awk -v t="$t/" 'index($5, t) == 1 { print length($5) " " $5 }' \
+	TP="$t/" awk 'index($5, ENVIRON["TP"]) == 1 { print length($5) " " $5 }' \
 		/proc/self/mountinfo | sort -rn | cut -d' ' -f2- |
 		sed 's/\\040/ /g; s/\\011/\t/g; s/\\134/\\/g'
 }
