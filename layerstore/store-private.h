@@ -23,4 +23,17 @@ int ls_fail(struct ls_store *s, int r, const char *fmt, ...)
  * digest is not valid: never build a path from an unchecked digest. */
 const char *ls_digest_hex(const char *digest);
 
+struct ls_index;
+
+/* ROOT/index.json, read and parsed / serialised and replaced atomically.
+ * The caller holds the store lock (shared to read, exclusive to write). */
+int ls_index_load(struct ls_store *s, struct ls_index *ret);
+int ls_index_store(struct ls_store *s, const struct ls_index *idx);
+
+/* The image whose manifest is DIGEST (stored), named REF (may be NULL). */
+int ls_image_from_manifest(struct ls_store *s, const char *ref,
+			   const char *digest, struct ls_image **ret);
+
+#define LS_JSON_MAX (4 << 20) /* manifests, configs, indexes */
+
 #endif

@@ -1,38 +1,120 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * layerctl: a thin CLI over liblayerstore. One cmd-*.c per subcommand,
- * dispatched from the table below; main() alone prints the final error.
+ * layerctl: a thin CLI over liblayerstore. Global options, then a dispatch
+ * table to one cmd-*.c per subcommand.
  */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "layerstore.h"
+#include "lc.h"
+
+struct command {
+	const char *name;
+	int (*fn)(const struct lc_ctx *ctx, int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "load", lc_cmd_load, "import an image (oci:DIR[:REF])" },
+	{ "images", lc_cmd_images, "list the images" },
+	{ "inspect", lc_cmd_inspect, "show an image, or its lowerdir string" },
+};
 
 static void usage(FILE *f)
 {
-	fputs("usage: layerctl [--version] [--help] COMMAND [ARGS...]\n"
-	      "\n"
-	      "The store commands (load, save, images, layers, inspect, rmi,\n"
-	      "gc, fsck), containers (create, mount, diff, commit, rm) and the\n"
-	      "launcher (run, exec) arrive with their issues; see README.md.\n",
+	fputs("usage: layerctl [--root DIR] COMMAND [ARGS...]\n"
+	      "       layerctl --version | --help\n\n"
+	      "  --root DIR   the store (default: $LAYERFS_ROOT, else\n"
+	      "               /var/lib/layerfs as root, else\n"
+	      "               $XDG_DATA_HOME/layerfs or ~/.local/share/layerfs)\n\n"
+	      "commands:\n",
 	      f);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name,
+			commands[i].summary);
+	fputs("\n'layerctl COMMAND --help' describes a command.\n", f);
+}
+
+struct ls_store *lc_open_store(const struct lc_ctx *ctx)
+{
+	char *root = ctx->root ? strdup(ctx->root) : ls_default_root();
+	struct ls_store *s = NULL;
+
+	if (!root) {
+		fprintf(stderr, "layerctl: out of memory\n");
+		return NULL;
+	}
+	if (ls_store_open(root, &s) < 0) {
+		fprintf(stderr, "layerctl: %s\n", ls_store_error(s));
+		ls_store_free(s);
+		s = NULL;
+	}
+	free(root);
+	return s;
+}
+
+int lc_fail(struct ls_store *s)
+{
+	fprintf(stderr, "layerctl: %s\n", ls_store_error(s));
+	return 1;
+}
+
+const char *lc_human_size(unsigned long long n, char *buf, size_t size)
+{
+	static const char *const unit[] = { "B", "kB", "MB", "GB", "TB" };
+	double v = n;
+	int u = 0;
+
+	while (v >= 1000 && u < 4) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+	return buf;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct lc_ctx ctx = { 0 };
+	int c;
+
+	/* '+': stop at the command, its options are its own */
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			ctx.root = optarg;
+			break;
+		case 'V':
+			printf("layerctl %s\n", LAYERFS_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (!strcmp(argv[1], "--version")) {
-		printf("layerctl %s\n", LAYERFS_VERSION);
-		return 0;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(argv[optind], commands[i].name)) {
+			optind++;
+			return commands[i].fn(&ctx, argc - optind + 1,
+					      argv + optind - 1);
+		}
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		usage(stdout);
-		return 0;
-	}
-	fprintf(stderr, "layerctl: unknown command '%s'\n", argv[1]);
+	fprintf(stderr, "layerctl: unknown command '%s'\n", argv[optind]);
 	usage(stderr);
 	return 2;
 }

@@ -112,4 +112,36 @@ int ls_layer_exists(struct ls_store *s, const char *diff_id);
 /* The diff directory of a layer, malloc'd; NULL for a bad diffID. */
 char *ls_layer_path(struct ls_store *s, const char *diff_id);
 
+/* --- images ---------------------------------------------------------------
+ * An image is a ref in index.json naming a manifest; its layers are the
+ * config's diff_ids, bottom first.
+ *
+ *	struct ls_image *img;
+ *	ls_load(s, "oci:/path/to/layout:v1", NULL, &img);	// import
+ *	ls_image_get(s, "v1", &img);				// look up
+ *	ls_image_lowerdirs(s, img, &lower);	// "L/layers/TOP/diff:...:BOTTOM"
+ *	ls_image_free(img);
+ */
+struct ls_image {
+	char *ref;
+	char manifest[LS_DIGEST_STR_LEN + 1];
+	char config[LS_DIGEST_STR_LEN + 1];
+	char **diff_ids; /* bottom first */
+	char **blobs;	 /* the layer blobs, same order */
+	size_t nlayers;
+	uint64_t size; /* manifest + config + layer blobs, as stored */
+};
+
+/* Import the image at SRC ("oci:DIR[:REF]"), verifying every digest, and
+ * tag it TAG (default: REF, else the source's ref name, else "latest"). */
+int ls_load(struct ls_store *s, const char *src, const char *tag,
+	    struct ls_image **ret);
+/* REF, or a manifest digest. -ENOENT when there is no such image. */
+int ls_image_get(struct ls_store *s, const char *ref, struct ls_image **ret);
+int ls_images_list(struct ls_store *s, struct ls_image ***ret, size_t *ret_n);
+int ls_image_lowerdirs(struct ls_store *s, const struct ls_image *img,
+		       char **ret);
+void ls_image_free(struct ls_image *img);
+void ls_images_free(struct ls_image **v, size_t n);
+
 #endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * layerctl's private header: the context every subcommand gets, and the
+ * subcommands. A subcommand parses its options, calls liblayerstore and
+ * returns the exit status (0 ok, 1 failure, 2 usage); it prints its own
+ * result, and the store's message on failure.
+ */
+#ifndef LC_H
+#define LC_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "layerstore.h"
+
+struct lc_ctx {
+	const char *root; /* --root, or NULL for the default */
+};
+
+/* Open the store; on failure print why and return NULL. */
+struct ls_store *lc_open_store(const struct lc_ctx *ctx);
+/* Print "layerctl: MESSAGE" for the store's last failure; returns 1. */
+int lc_fail(struct ls_store *s);
+/* "12.3 MB" style sizes for people. */
+const char *lc_human_size(unsigned long long n, char *buf, size_t size);
+
+struct json_object;
+/* An image as JSON (a new object), and printing one (which frees it). */
+struct json_object *lc_image_json(struct ls_store *s,
+				  const struct ls_image *img);
+void lc_print_json(struct json_object *o);
+
+int lc_cmd_load(const struct lc_ctx *ctx, int argc, char **argv);
+int lc_cmd_images(const struct lc_ctx *ctx, int argc, char **argv);
+int lc_cmd_inspect(const struct lc_ctx *ctx, int argc, char **argv);
+
+#endif
