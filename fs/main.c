@@ -5,6 +5,10 @@
  * pool of threads until unmounted or sent SIGTERM/SIGINT/SIGHUP.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -164,10 +168,90 @@ static void raise_nofile(void)
 	}
 }
 
+/*
+ * SIGTERM, SIGINT and SIGHUP end the daemon the way an external unmount
+ * does: a thread waits for them and detaches the mount, the workers see
+ * ENODEV and return by themselves (libfuse's own handlers would cancel
+ * workers blocked in read() instead).
+ */
+struct sigwatch {
+	sigset_t set;
+	char *mnt;    /* absolute */
+	int stopping; /* atomic: the loop is over, just return */
+	pthread_t thread;
+};
+
+static void detach_mount(const char *mnt)
+{
+	pid_t pid;
+
+	if (umount2(mnt, MNT_DETACH) == 0)
+		return;
+	pid = fork(); /* not root: the setuid helper may unmount */
+	if (pid == 0) {
+		execlp("fusermount3", "fusermount3", "-u", "-z", mnt,
+		       (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+static void *sigwatch_main(void *arg)
+{
+	struct sigwatch *w = arg;
+	int sig;
+
+	if (sigwait(&w->set, &sig) == 0 &&
+	    !__atomic_load_n(&w->stopping, __ATOMIC_ACQUIRE))
+		detach_mount(w->mnt);
+	return NULL;
+}
+
+/* Block the signals in this thread (and so in every thread made later). */
+static int sigwatch_block(struct sigwatch *w, const char *mountpoint)
+{
+	sigemptyset(&w->set);
+	sigaddset(&w->set, SIGTERM);
+	sigaddset(&w->set, SIGINT);
+	sigaddset(&w->set, SIGHUP);
+	w->mnt = realpath(mountpoint, NULL);
+	if (!w->mnt)
+		return -errno;
+	return -pthread_sigmask(SIG_BLOCK, &w->set, NULL);
+}
+
+static void sigwatch_stop(struct sigwatch *w)
+{
+	__atomic_store_n(&w->stopping, 1, __ATOMIC_RELEASE);
+	pthread_kill(w->thread, SIGTERM); /* wakes sigwait */
+	pthread_join(w->thread, NULL);
+}
+
+static int run_loop(struct fuse_session *se, struct lfs_opts *o)
+{
+	struct fuse_loop_config *cfg;
+	unsigned n = o->threads ? o->threads : 16;
+	int r;
+
+	if (o->single_thread)
+		return fuse_session_loop(se);
+	cfg = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	fuse_loop_cfg_set_max_threads(cfg, n);
+	/* as many idle workers as workers: retiring idle ones makes libfuse
+	 * spawn a thread (and a splice pipe) per request */
+	fuse_loop_cfg_set_idle_threads(cfg, n);
+	r = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return r;
+}
+
 static int serve(struct lfs_fs *fs, struct lfs_opts *o)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se = NULL;
+	struct sigwatch w = { 0 };
 	int r = fuse_args_of(o, &args);
 
 	if (r == 0)
@@ -178,40 +262,32 @@ static int serve(struct lfs_fs *fs, struct lfs_opts *o)
 		return 1;
 	}
 	r = 1;
-	if (fuse_set_signal_handlers(se) != 0)
+	if (sigwatch_block(&w, o->mountpoint) < 0) {
+		cu_err("cannot use mountpoint '%s': %s", o->mountpoint,
+		       strerror(errno));
 		goto out;
+	}
 	if (fuse_session_mount(se, o->mountpoint) != 0) {
 		cu_err("cannot mount on '%s'", o->mountpoint);
-		goto out_sig;
+		goto out;
 	}
 	/* returns in the parent only once the mount is live */
 	if (fuse_daemonize(o->foreground) != 0)
 		goto out_mount;
 	if (!o->foreground)
 		cu_log_use_syslog(true);
-	if (o->single_thread) {
-		r = fuse_session_loop(se);
-	} else {
-		struct fuse_loop_config *cfg = fuse_loop_cfg_create();
-
-		unsigned n = o->threads ? o->threads : 16;
-
-		fuse_loop_cfg_set_clone_fd(cfg, 0);
-		fuse_loop_cfg_set_max_threads(cfg, n);
-		/* as many idle workers as workers: retiring idle ones makes
-		 * libfuse spawn a thread (and a splice pipe) per request */
-		fuse_loop_cfg_set_idle_threads(cfg, n);
-		r = fuse_session_loop_mt(se, cfg);
-		fuse_loop_cfg_destroy(cfg);
+	if (pthread_create(&w.thread, NULL, sigwatch_main, &w) != 0) {
+		cu_err("cannot start the signal thread");
+		goto out_mount;
 	}
-	r = r < 0 ? 1 : 0; /* a signal ends the loop with 0 or its number */
+	r = run_loop(se, o) < 0 ? 1 : 0;
+	sigwatch_stop(&w);
 out_mount:
 	fuse_session_unmount(se);
-out_sig:
-	fuse_remove_signal_handlers(se);
 out:
 	fuse_session_destroy(se);
 	fuse_opt_free_args(&args);
+	free(w.mnt);
 	return r;
 }
 
