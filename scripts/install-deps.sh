@@ -3,7 +3,8 @@
 # Usage: scripts/install-deps.sh [build|test|bench]...
 #   build  compilers, meson and the libraries (always included)
 #   test   also the peers and clients the integration tests drive
-#   bench  also what the benchmarks compare against and build with
+#   bench  also what the benchmarks run (fio, mmdebstrap, ...); the peers
+#          they compare against come with test
 # Quiet when everything is already there.
 set -euo pipefail
 
@@ -28,7 +29,7 @@ for set in "$@"; do
 	case "$set" in
 	build) ;;
 	test) want+=("${test_pkgs[@]}") ;;
-	bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+	bench) want+=("${bench_pkgs[@]}") ;;
 	*) echo "install-deps: unknown set '$set' (build, test, bench)" >&2; exit 2 ;;
 	esac
 done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build layerfs and run every test: the README's test command and CI's.
 #
-#   1. scripts/install-deps.sh test (quiet when all is installed)
+#   1. scripts/install-deps.sh test bench (quiet when all is installed)
 #   2. format check (scripts/check-format.sh; counts as the test "format")
 #   3. pass "default": build/ (debugoptimized), meson test, all suites
 #   4. pass "asan": build-asan/ with ASan+UBSan, unit and integ suites;
@@ -92,7 +92,7 @@ main()
 	local -a summary_args=()
 
 	section "dependencies"
-	bash scripts/install-deps.sh test
+	bash scripts/install-deps.sh test bench
 	echo "all Debian packages present"
 
 	section "format"
@@ -113,6 +113,16 @@ main()
 		-Db_sanitize=address,undefined -Db_lundef=false \
 		-- --suite unit --suite integ
 	unset ASAN_OPTIONS UBSAN_OPTIONS
+
+	# the benchmark script on tiny sizes, so it cannot rot (timings never
+	# fail it; a workload that breaks on layerfs does)
+	section "bench-tiny"
+	if bash bench/run.sh --tiny; then
+		extra+=("bench-tiny=OK")
+	else
+		extra+=("bench-tiny=FAIL")
+		status=1
+	fi
 
 	section "result"
 	skip_is_failure && summary_args+=(--skip-is-failure)
