@@ -373,7 +373,8 @@ static int do_remove(struct lfs_fs *fs, struct lfs_node *parent,
 		goto out;
 	}
 	/* a node of this name keeps its stack: the name is going away */
-	n = lfs_node_find(fs, parent, name, &f);
+	n = lfs_node_find_key(fs, lfs_top_layer(f.stack), f.st.st_dev,
+			      f.st.st_ino);
 	if (n)
 		lfs_node_hold(fs, n);
 	ps = lfs_stack_get(fs, parent);

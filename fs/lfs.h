@@ -221,8 +221,6 @@ struct lfs_node *lfs_node_find_key(struct lfs_fs *fs, int layer, dev_t dev,
 				   ino_t ino);
 void lfs_inomap_del(struct lfs_fs *fs, ino_t upper_ino);
 int lfs_node_top_layer(struct lfs_node *n);
-struct lfs_node *lfs_node_find(struct lfs_fs *fs, struct lfs_node *parent,
-			       const char *name, const struct lfs_found *f);
 void lfs_node_detach(struct lfs_fs *fs, struct lfs_node *n,
 		     struct lfs_node *parent, const char *name);
 void lfs_found_clear(struct lfs_found *f);

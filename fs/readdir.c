@@ -151,58 +151,17 @@ static bool chardev_whiteout(int dfd, const struct dirent *de)
 	       cu_wh_is_chardev(&st);
 }
 
-static int list_layer(struct lfs_fs *fs, const struct lfs_real *real,
-		      struct nameset *seen, struct lfs_dirh *h)
-{
-	struct wh_list wh = { 0 };
-	struct dirent *de;
-	const char *target;
-	int r = 0, fd;
+/*
+ * One layer of a directory: fn sees every entry that may show (not ".",
+ * "..", markers or whiteouts); fn returns < 0 to fail, > 0 to stop, 0 to
+ * go on. The layer's whiteouts are added to hide afterwards: they speak
+ * for the layers below, not for their own.
+ */
+typedef int (*scan_fn)(void *arg, const struct lfs_real *real,
+		       const struct dirent *de);
 
-	fd = openat(real->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	_cleanup_closedir_ DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while (r >= 0 && (errno = 0, de = readdir(d))) {
-		enum cu_wh_name k = cu_wh_classify(de->d_name, &target);
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (k == CU_WH_NAME_WHITEOUT) {
-			r = wh_push(&wh, target); /* applies below only */
-			continue;
-		}
-		if (k != CU_WH_NAME_PLAIN)
-			continue;
-		if (chardev_whiteout(fd, de)) {
-			r = wh_push(&wh, de->d_name);
-			continue;
-		}
-		r = nameset_add(seen, de->d_name);
-		if (r > 0)
-			r = dirh_push(h, de->d_name, real->layer, de->d_ino,
-				      lfs_table_ino_of(fs, real->layer,
-						       de->d_ino),
-				      de->d_type);
-	}
-	if (r >= 0 && errno)
-		r = -errno;
-	for (size_t i = 0; i < wh.n; i++) {
-		if (r >= 0)
-			r = nameset_add(seen, wh.v[i]);
-		free(wh.v[i]);
-	}
-	free(wh.v);
-	return r < 0 ? r : 0;
-}
-
-/* One layer's part of the emptiness test: 0 when nothing visible here. */
-static int layer_has_visible(const struct lfs_real *real,
-			     struct nameset *hidden)
+static int scan_layer(const struct lfs_real *real, struct nameset *hide,
+		      scan_fn fn, void *arg)
 {
 	struct wh_list wh = { 0 };
 	struct dirent *de;
@@ -228,18 +187,45 @@ static int layer_has_visible(const struct lfs_real *real,
 			continue;
 		else if (chardev_whiteout(fd, de))
 			r = wh_push(&wh, de->d_name);
-		else if (!nameset_has(hidden, de->d_name))
-			r = 1;
+		else
+			r = fn(arg, real, de);
 	}
 	if (r == 0 && errno)
 		r = -errno;
 	for (size_t i = 0; i < wh.n; i++) {
-		if (r == 0 && nameset_add(hidden, wh.v[i]) < 0)
+		if (r >= 0 && nameset_add(hide, wh.v[i]) < 0)
 			r = -ENOMEM;
 		free(wh.v[i]);
 	}
 	free(wh.v);
 	return r;
+}
+
+struct list_arg {
+	struct lfs_fs *fs;
+	struct nameset *seen;
+	struct lfs_dirh *h;
+};
+
+/* A name not seen above joins the listing. */
+static int list_entry(void *arg, const struct lfs_real *real,
+		      const struct dirent *de)
+{
+	struct list_arg *a = arg;
+	int r = nameset_add(a->seen, de->d_name);
+
+	if (r <= 0)
+		return r;
+	return dirh_push(a->h, de->d_name, real->layer, de->d_ino,
+			 lfs_table_ino_of(a->fs, real->layer, de->d_ino),
+			 de->d_type);
+}
+
+/* A name not hidden from above makes the directory non-empty: stop. */
+static int visible_entry(void *arg, const struct lfs_real *real,
+			 const struct dirent *de)
+{
+	return !nameset_has(arg, de->d_name);
 }
 
 /* 1 when the merged directory shows no entry, 0 when it does, -errno. */
@@ -249,7 +235,7 @@ int lfs_stack_empty(struct lfs_fs *fs, const struct lfs_stack *s)
 	int r = 0;
 
 	for (int i = 0; r == 0 && i < s->n; i++)
-		r = layer_has_visible(&s->r[i], &hidden);
+		r = scan_layer(&s->r[i], &hidden, visible_entry, &hidden);
 	nameset_free(&hidden);
 	return r < 0 ? r : !r;
 }
@@ -269,7 +255,8 @@ int lfs_dir_list(struct lfs_fs *fs, struct lfs_node *dir, struct lfs_dirh *h)
 	if (r == 0)
 		r = dirh_push(h, "..", -1, 0, parent->ino, DT_DIR);
 	for (int i = 0; r == 0 && i < s->n; i++)
-		r = list_layer(fs, &s->r[i], &seen, h);
+		r = scan_layer(&s->r[i], &seen, list_entry,
+			       &(struct list_arg){ fs, &seen, h });
 	nameset_free(&seen);
 	lfs_stack_put(s);
 	h->loaded = r == 0;

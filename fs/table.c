@@ -334,14 +334,12 @@ int lfs_node_add_key(struct lfs_fs *fs, struct lfs_node *n, int layer,
 
 uint64_t lfs_table_ino_of(struct lfs_fs *fs, int layer, ino_t ino)
 {
-	struct lfs_key k;
+	struct lfs_key k = { .layer = layer,
+			     .dev = fs->layers[layer].dev,
+			     .ino = ino };
 	struct lfs_hent *e;
 	uint64_t r;
 
-	memset(&k, 0, sizeof(k));
-	k.layer = layer;
-	k.dev = fs->layers[layer].dev;
-	k.ino = ino;
 	pthread_mutex_lock(&fs->table_lock);
 	e = table_find(fs, &k);
 	r = e ? e->node->ino : reported_ino_locked(fs, layer, ino);
@@ -349,47 +347,39 @@ uint64_t lfs_table_ino_of(struct lfs_fs *fs, int layer, ino_t ino)
 	return r;
 }
 
-/* The node of a real object, with a reference (lfs_node_unref), or NULL. */
-struct lfs_node *lfs_node_find_key(struct lfs_fs *fs, int layer, dev_t dev,
-				   ino_t ino)
+/* The node of a real object with one more reference of the given kind
+ * (ours, or the kernel's lookup count), or NULL. */
+static struct lfs_node *grab(struct lfs_fs *fs, int layer, dev_t dev, ino_t ino,
+			     bool kernel)
 {
+	struct lfs_key k = { .layer = layer, .dev = dev, .ino = ino };
 	struct lfs_node *n = NULL;
 	struct lfs_hent *e;
-	struct lfs_key k;
 
-	memset(&k, 0, sizeof(k));
-	k.layer = layer;
-	k.dev = dev;
-	k.ino = ino;
 	pthread_mutex_lock(&fs->table_lock);
 	e = table_find(fs, &k);
 	if (e) {
 		n = e->node;
-		n->refs++;
+		if (kernel)
+			n->nlookup++;
+		else
+			n->refs++;
 	}
 	pthread_mutex_unlock(&fs->table_lock);
 	return n;
 }
 
+/* The node of a real object, with a reference (lfs_node_unref), or NULL. */
+struct lfs_node *lfs_node_find_key(struct lfs_fs *fs, int layer, dev_t dev,
+				   ino_t ino)
+{
+	return grab(fs, layer, dev, ino, false);
+}
+
 /* A kernel lookup of a node known by its real object (readdirplus). */
 struct lfs_node *lfs_node_lookup_key(struct lfs_fs *fs, int layer, ino_t ino)
 {
-	struct lfs_node *n = NULL;
-	struct lfs_hent *e;
-	struct lfs_key k;
-
-	memset(&k, 0, sizeof(k));
-	k.layer = layer;
-	k.dev = fs->layers[layer].dev;
-	k.ino = ino;
-	pthread_mutex_lock(&fs->table_lock);
-	e = table_find(fs, &k);
-	if (e) {
-		n = e->node;
-		n->nlookup++;
-	}
-	pthread_mutex_unlock(&fs->table_lock);
-	return n;
+	return grab(fs, layer, fs->layers[layer].dev, ino, true);
 }
 
 static struct lfs_node *node_new(struct lfs_fs *fs, struct lfs_node *parent,
@@ -504,24 +494,6 @@ int lfs_node_top_layer(struct lfs_node *n)
 	l = n->layer;
 	pthread_mutex_unlock(&n->lock);
 	return l;
-}
-
-struct lfs_node *lfs_node_find(struct lfs_fs *fs, struct lfs_node *parent,
-			       const char *name, const struct lfs_found *f)
-{
-	struct lfs_node *n = NULL;
-	struct lfs_hent *e;
-	struct lfs_key k;
-
-	make_key(&k, lfs_top_layer(f->stack), &f->st);
-	pthread_mutex_lock(&fs->table_lock);
-	e = table_find(fs, &k);
-	if (e) {
-		n = e->node;
-		n->refs++;
-	}
-	pthread_mutex_unlock(&fs->table_lock);
-	return n;
 }
 
 /* The name parent/name of n went away: n keeps living for open files
