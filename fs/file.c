@@ -16,7 +16,26 @@
 
 #include "lfs.h"
 
-struct lfs_fileh *lfs_fileh_new(int fd, int layer, int flags)
+void lfs_handle_link(struct lfs_fs *fs, struct lfs_handle *head,
+		     struct lfs_handle *h)
+{
+	pthread_mutex_lock(&fs->handles_lock);
+	h->next = head->next;
+	h->prev = head;
+	head->next->prev = h;
+	head->next = h;
+	pthread_mutex_unlock(&fs->handles_lock);
+}
+
+void lfs_handle_unlink(struct lfs_fs *fs, struct lfs_handle *h)
+{
+	pthread_mutex_lock(&fs->handles_lock);
+	h->prev->next = h->next;
+	h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->handles_lock);
+}
+
+struct lfs_fileh *lfs_fileh_new(struct lfs_fs *fs, int fd, int layer, int flags)
 {
 	struct lfs_fileh *h = calloc(1, sizeof(*h));
 
@@ -25,6 +44,7 @@ struct lfs_fileh *lfs_fileh_new(int fd, int layer, int flags)
 	h->fd = fd;
 	h->layer = layer;
 	h->flags = flags;
+	lfs_handle_link(fs, &fs->files, &h->link);
 	return h;
 }
 
@@ -89,7 +109,7 @@ void lfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -fd);
 		return;
 	}
-	h = lfs_fileh_new(fd, layer, fi->flags);
+	h = lfs_fileh_new(fs, fd, layer, fi->flags);
 	if (!h) {
 		close(fd);
 		fuse_reply_err(req, ENOMEM);
@@ -114,7 +134,7 @@ void lfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int r = lfs_create_at(fs, req, lfs_node_get(fs, parent), name,
 			      S_IFREG | (mode & 07777), 0, NULL, &fd, &n, &st);
 
-	if (r == 0 && !(h = lfs_fileh_new(fd, 0, fi->flags)))
+	if (r == 0 && !(h = lfs_fileh_new(fs, fd, 0, fi->flags)))
 		r = -ENOMEM;
 	if (r < 0) {
 		if (fd >= 0)
@@ -207,6 +227,7 @@ void lfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct lfs_fileh *h = fh_of(fi);
 
+	lfs_handle_unlink(lfs_fs_of(req), &h->link);
 	close(h->fd);
 	free(h);
 	fuse_reply_err(req, 0);

@@ -137,6 +137,12 @@ struct lfs_hent {
 	struct lfs_hent *next;
 };
 
+/* Open handles are linked on the fs (handles_lock), so that those whose
+ * release never came (the daemon was stopped first) are freed at exit. */
+struct lfs_handle {
+	struct lfs_handle *prev, *next;
+};
+
 struct lfs_fs {
 	struct lfs_opts *opts;
 	struct lfs_layer *layers;
@@ -158,6 +164,9 @@ struct lfs_fs {
 	size_t nbuckets, nentries;
 	/* upper inode -> reported ino of objects copied up during this
 	 * mount, so their st_ino stays the origin's after a forget */
+	pthread_mutex_t handles_lock;
+	struct lfs_handle files, dirs; /* list heads */
+
 	pthread_mutex_t lru_lock; /* fdcache.c */
 	struct lfs_node *lru_hand;
 	size_t pinned_fds, fd_budget;
@@ -179,6 +188,7 @@ struct lfs_dirent {
 };
 
 struct lfs_dirh {
+	struct lfs_handle link; /* first: a dirh is a handle */
 	pthread_mutex_t lock;
 	struct lfs_dirent *ents;
 	size_t n, cap;
@@ -186,6 +196,7 @@ struct lfs_dirh {
 };
 
 struct lfs_fileh {
+	struct lfs_handle link; /* first: a fileh is a handle */
 	int fd;
 	int layer; /* the node's layer when opened (re-open after copy-up) */
 	int flags;
@@ -360,7 +371,12 @@ void lfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 			    off_t off_out, struct fuse_file_info *fi_out,
 			    size_t len, int flags);
 void lfs_op_statfs(fuse_req_t req, fuse_ino_t ino);
-struct lfs_fileh *lfs_fileh_new(int fd, int layer, int flags);
+struct lfs_fileh *lfs_fileh_new(struct lfs_fs *fs, int fd, int layer,
+				int flags);
+void lfs_handle_link(struct lfs_fs *fs, struct lfs_handle *head,
+		     struct lfs_handle *h);
+void lfs_handle_unlink(struct lfs_fs *fs, struct lfs_handle *h);
+void lfs_handles_free(struct lfs_fs *fs);
 
 /* main.c / mount.c */
 int lfs_fs_init(struct lfs_fs *fs, struct lfs_opts *o, char **ret_err);

@@ -192,6 +192,9 @@ int lfs_fs_init(struct lfs_fs *fs, struct lfs_opts *o, char **ret_err)
 	fs->opts = o;
 	fs->workfd = -1;
 	fs->indexfd = -1;
+	fs->files.next = fs->files.prev = &fs->files;
+	fs->dirs.next = fs->dirs.prev = &fs->dirs;
+	pthread_mutex_init(&fs->handles_lock, NULL);
 	pthread_mutex_init(&fs->index_lock, NULL);
 	fs->has_upper = o->upperdir != NULL;
 	fs->nlayers = o->nlower + fs->has_upper;
@@ -224,8 +227,29 @@ int lfs_fs_init(struct lfs_fs *fs, struct lfs_opts *o, char **ret_err)
 	return r;
 }
 
+/* Handles whose release never came: the daemon stopped first. */
+void lfs_handles_free(struct lfs_fs *fs)
+{
+	while (fs->files.next && fs->files.next != &fs->files) {
+		struct lfs_fileh *h = (struct lfs_fileh *)fs->files.next;
+
+		lfs_handle_unlink(fs, &h->link);
+		close(h->fd);
+		free(h);
+	}
+	while (fs->dirs.next && fs->dirs.next != &fs->dirs) {
+		struct lfs_dirh *h = (struct lfs_dirh *)fs->dirs.next;
+
+		lfs_handle_unlink(fs, &h->link);
+		lfs_dirh_clear(h);
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+	}
+}
+
 void lfs_fs_destroy(struct lfs_fs *fs)
 {
+	lfs_handles_free(fs);
 	if (fs->buckets) {
 		struct lfs_node *root = fs->root;
 
@@ -249,4 +273,5 @@ void lfs_fs_destroy(struct lfs_fs *fs)
 		close(fs->indexfd);
 	pthread_mutex_destroy(&fs->index_lock);
 	pthread_mutex_destroy(&fs->lru_lock);
+	pthread_mutex_destroy(&fs->handles_lock);
 }

@@ -277,6 +277,7 @@ void lfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	pthread_mutex_init(&h->lock, NULL);
+	lfs_handle_link(lfs_fs_of(req), &lfs_fs_of(req)->dirs, &h->link);
 	fi->fh = (uintptr_t)h;
 	fi->cache_readdir = 0;
 	fuse_reply_open(req, fi);
@@ -367,6 +368,7 @@ void lfs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 {
 	struct lfs_dirh *h = dirh_of(fi);
 
+	lfs_handle_unlink(lfs_fs_of(req), &h->link);
 	lfs_dirh_clear(h);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
