@@ -32,28 +32,6 @@ die()
 	exit 1
 }
 
-# mountinfo escapes space, tab, newline and backslash in octal.
-_mi_escape()
-{
-	local s=$1
-
-	s=${s//\\/\\134}
-	s=${s// /\\040}
-	s=${s//$'\t'/\\011}
-	s=${s//$'\n'/\\012}
-	printf '%s' "$s"
-}
-
-# Reads /proc/self/mountinfo only: never stats a mountpoint whose daemon
-# may have stopped answering.
-is_mounted()
-{
-	local m
-
-	m=$(_mi_escape "$1")
-	awk -v m="$m" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo
-}
-
 _alive()
 {
 	kill -0 "$1" 2>/dev/null
@@ -88,16 +66,6 @@ _force_umount()
 	return 1
 }
 
-_mounts_under()
-{
-	local t
-
-	t=$(_mi_escape "$1")
-	awk -v t="$t/" 'index($5, t) == 1 { print length($5) " " $5 }' \
-		/proc/self/mountinfo | sort -rn | cut -d' ' -f2- |
-		sed 's/\\040/ /g; s/\\011/\t/g; s/\\134/\\/g'
-}
-
 # Kill only what we started: TERM, a grace time, then KILL.
 _kill_ours()
 {
@@ -121,7 +89,7 @@ bench_cleanup()
 	if [ -n "$RUNDIR" ] && [ -d "$RUNDIR" ]; then
 		while IFS= read -r m; do
 			[ -n "$m" ] && _force_umount "$m"
-		done < <(_mounts_under "$RUNDIR")
+		done < <(mi_mounts_under "$RUNDIR")
 	fi
 	_kill_ours
 	if [ -n "$RUNDIR" ] && [ -d "$RUNDIR" ]; then

@@ -35,6 +35,8 @@ ROOT=$(dirname "$BENCH")
 CACHE=$BENCH/cache
 export LC_ALL=C
 
+# shellcheck source=scripts/mountinfo.sh
+. "$ROOT/scripts/mountinfo.sh"
 # shellcheck source=bench/lib.sh
 . "$BENCH/lib.sh"
 # shellcheck source=bench/layers.sh

@@ -28,6 +28,9 @@
 # subshell or $(...), or the cleanup will not know about the mount or PID.
 
 set -euo pipefail
+
+# shellcheck source=scripts/mountinfo.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/mountinfo.sh"
 set -o errtrace
 
 LAYERFS=${LAYERFS:-}
@@ -87,40 +90,6 @@ _lfs_on_err()
 }
 
 # ---- cleanup --------------------------------------------------------------
-
-# mountinfo escapes space, tab, newline and backslash in octal.
-_lfs_mountinfo_escape()
-{
-	local s=$1
-
-	s=${s//\\/\\134}
-	s=${s// /\\040}
-	s=${s//$'\t'/\\011}
-	s=${s//$'\n'/\\012}
-	printf '%s' "$s"
-}
-
-# Reads /proc/self/mountinfo only: never stats the mountpoint, so it cannot
-# hang on a daemon that stopped answering.
-is_mounted()
-{
-	local m
-
-	m=$(_lfs_mountinfo_escape "$1")
-	M="$m" awk '$5 == ENVIRON["M"] { found = 1 } END { exit !found }' \
-		/proc/self/mountinfo
-}
-
-# The filesystem type of the top-most mount at $1 ("" when not mounted).
-mount_fstype()
-{
-	local m
-
-	m=$(_lfs_mountinfo_escape "$1")
-	M="$m" awk '$5 == ENVIRON["M"] {
-		for (i = 7; i <= NF; i++) if ($i == "-") { t = $(i + 1); break }
-	} END { print t }' /proc/self/mountinfo
-}
 
 # Unmount whatever is at $1, however it can be done, without hanging.
 _lfs_force_umount()
@@ -186,17 +155,6 @@ _lfs_kill_pids()
 	return 0
 }
 
-# Every mount below $T, deepest first (a test may have mounted by hand).
-_lfs_mounts_under_t()
-{
-	local t
-
-	t=$(_lfs_mountinfo_escape "$T")
-	TP="$t/" awk 'index($5, ENVIRON["TP"]) == 1 { print length($5) " " $5 }' \
-		/proc/self/mountinfo | sort -rn | cut -d' ' -f2- |
-		sed 's/\\040/ /g; s/\\011/\t/g; s/\\134/\\/g'
-}
-
 cleanup()
 {
 	local rc=${1:-$?} i m
@@ -211,7 +169,7 @@ cleanup()
 	_lfs_kill_pids
 	while IFS= read -r m; do
 		[ -n "$m" ] && _lfs_force_umount "$m"
-	done < <(_lfs_mounts_under_t)
+	done < <(mi_mounts_under "$T")
 	# --one-file-system: never delete through a mount that is still there.
 	case "${T##*/}" in
 	"$_lfs_prefix".??????)

@@ -133,7 +133,7 @@ wait_daemon_gone()
 # again: it misses mountpoints with a space).
 fstype_at()
 {
-	M=$(_lfs_mountinfo_escape "$1") awk '$5 == ENVIRON["M"] {
+	M=$(mi_escape "$1") awk '$5 == ENVIRON["M"] {
 		for (i = 7; i <= NF; i++) if ($i == "-") { t = $(i + 1); break }
 	} END { print t }' /proc/self/mountinfo
 }

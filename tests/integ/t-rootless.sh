@@ -41,7 +41,7 @@ rl_cleanup()
 	set +e +u
 	while IFS= read -r d; do
 		[ -n "$d" ] && _lfs_force_umount "$d"
-	done < <(_lfs_mounts_under_t)
+	done < <(mi_mounts_under "$T")
 	for p in $(rl_daemons); do
 		left+=("$p")
 	done
@@ -113,7 +113,7 @@ assert_nothing_left()
 {
 	local what=$1 m d
 
-	m=$(_lfs_mounts_under_t | tr '\n' ' ')
+	m=$(mi_mounts_under "$T" | tr '\n' ' ')
 	[ -z "$m" ] || fail "$what: still mounted: $m"
 	d=$(rl_daemons | tr '\n' ' ')
 	[ -z "$d" ] || fail "$what: layerfs daemons left: $d"
