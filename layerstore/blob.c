@@ -72,6 +72,12 @@ uint64_t ls_blob_writer_size(const struct ls_blob_writer *w)
 int ls_blob_writer_commit(struct ls_blob_writer *w, const char *expect,
 			  char *ret_digest)
 {
+	return ls_blob_writer_commit_at(w, w->s->blobfd, expect, ret_digest);
+}
+
+int ls_blob_writer_commit_at(struct ls_blob_writer *w, int dirfd,
+			     const char *expect, char *ret_digest)
+{
 	struct ls_store *s = w->s;
 	char digest[LS_DIGEST_STR_LEN + 1];
 	int r;
@@ -87,10 +93,10 @@ int ls_blob_writer_commit(struct ls_blob_writer *w, const char *expect,
 			       expect, digest);
 	if (fsync(w->fd) < 0)
 		return ls_fail(s, -errno, "cannot sync blob '%s'", digest);
-	if (linkat(s->tmpfd, w->tmp, s->blobfd, digest + 7, 0) < 0 &&
+	if (linkat(s->tmpfd, w->tmp, dirfd, digest + 7, 0) < 0 &&
 	    errno != EEXIST)
 		return ls_fail(s, -errno, "cannot store blob '%s'", digest);
-	r = cu_fsync_dir_at(s->blobfd, ".");
+	r = cu_fsync_dir_at(dirfd, ".");
 	if (r < 0)
 		return ls_fail(s, r, "cannot sync '%s/blobs/sha256'", s->root);
 	if (ret_digest)
@@ -154,6 +160,12 @@ int ls_blob_open(struct ls_store *s, const char *digest)
 int ls_blob_read(struct ls_store *s, const char *digest, size_t max,
 		 char **ret_buf, size_t *ret_len)
 {
+	return ls_blob_read_at(s, s->blobfd, digest, max, ret_buf, ret_len);
+}
+
+int ls_blob_read_at(struct ls_store *s, int dirfd, const char *digest,
+		    size_t max, char **ret_buf, size_t *ret_len)
+{
 	char got[LS_DIGEST_STR_LEN + 1];
 	_cleanup_free_ char *buf = NULL;
 	struct ls_digester *d;
@@ -162,7 +174,7 @@ int ls_blob_read(struct ls_store *s, const char *digest, size_t max,
 
 	if (!ls_digest_hex(digest))
 		return ls_fail(s, -EINVAL, "invalid digest '%s'", digest);
-	r = cu_read_file_at(s->blobfd, digest + 7, max, &buf, &len);
+	r = cu_read_file_at(dirfd, digest + 7, max, &buf, &len);
 	if (r < 0)
 		return ls_fail(s, r, "cannot read blob '%s'", digest);
 	d = ls_digester_new();

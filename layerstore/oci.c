@@ -16,6 +16,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -672,26 +673,28 @@ static int add_string(struct json_object *o, const char *key, const char *s)
 	return add(o, key, json_object_new_string(s));
 }
 
-/* What we write must parse back: the same checks as the parser. */
-static int descriptor_valid(const struct ls_descriptor *d)
+/* What we write must parse back: the same checks as the parser. An
+ * index entry names a manifest or an index; others any known kind. */
+static int descriptor_valid(const struct ls_descriptor *d, bool in_index)
 {
 	const char *mt = d->media_type ? d->media_type : ls_media_oci(d->kind);
+	enum ls_media k = mt ? ls_media_parse(mt) : LS_MT_UNKNOWN;
 
 	return mt && d->digest && ls_digest_valid(d->digest) && d->size >= 0 &&
-	       (ls_media_parse(mt) == LS_MT_MANIFEST ||
-		ls_media_parse(mt) == LS_MT_INDEX) &&
+	       (in_index ? k == LS_MT_MANIFEST || k == LS_MT_INDEX :
+			   k != LS_MT_UNKNOWN) &&
 	       !d->os == !d->arch;
 }
 
 /* Keys in a fixed order (json-c keeps insertion order): the same
  * descriptor always gives the same bytes. */
 static int descriptor_to_json(const struct ls_descriptor *d,
-			      struct json_object *o)
+			      struct json_object *o, bool in_index)
 {
 	struct json_object *a;
 	int r;
 
-	if (!descriptor_valid(d))
+	if (!descriptor_valid(d, in_index))
 		return -EINVAL;
 	r = add_string(o, "mediaType",
 		       d->media_type ? d->media_type : ls_media_oci(d->kind));
@@ -731,29 +734,25 @@ static int index_to_json(const struct ls_index *idx, struct json_object *o)
 			json_object_put(d);
 			return -ENOMEM;
 		}
-		r = descriptor_to_json(&idx->manifests[i], d);
+		r = descriptor_to_json(&idx->manifests[i], d, true);
 	}
 	return r;
 }
 
-int ls_index_serialize(const struct ls_index *idx, char **ret, size_t *ret_len)
+/* o as compact JSON in a malloc'd string; consumes o. */
+static int to_string(struct json_object *o, int r, char **ret, size_t *ret_len)
 {
-	struct json_object *o = json_object_new_object();
-	const char *s;
-	size_t len;
-	char *out;
-	int r;
+	const char *s = NULL;
+	size_t len = 0;
+	char *out = NULL;
 
-	if (!o)
-		return -ENOMEM;
-	r = index_to_json(idx, o);
-	s = r < 0 ? NULL :
-		    json_object_to_json_string_length(
-			    o,
-			    JSON_C_TO_STRING_PLAIN |
-				    JSON_C_TO_STRING_NOSLASHESCAPE,
-			    &len);
-	out = s ? strndup(s, len) : NULL;
+	if (r == 0)
+		s = json_object_to_json_string_length(
+			o,
+			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+			&len);
+	if (s)
+		out = strndup(s, len);
 	json_object_put(o);
 	if (r < 0)
 		return r;
@@ -763,6 +762,91 @@ int ls_index_serialize(const struct ls_index *idx, char **ret, size_t *ret_len)
 	if (ret_len)
 		*ret_len = len;
 	return 0;
+}
+
+int ls_index_serialize(const struct ls_index *idx, char **ret, size_t *ret_len)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return -ENOMEM;
+	return to_string(o, index_to_json(idx, o), ret, ret_len);
+}
+
+/* A new object added to array a, or NULL. */
+static struct json_object *push_object(struct json_object *a)
+{
+	struct json_object *d = json_object_new_object();
+
+	if (d && json_object_array_add(a, d) < 0) {
+		json_object_put(d);
+		d = NULL;
+	}
+	return d;
+}
+
+int ls_manifest_serialize(const struct ls_manifest *m, char **ret,
+			  size_t *ret_len)
+{
+	struct json_object *o = json_object_new_object(), *c, *a, *d;
+	int r;
+
+	if (!o)
+		return -ENOMEM;
+	r = add(o, "schemaVersion", json_object_new_int(2));
+	if (r == 0)
+		r = add_string(o, "mediaType", LS_MT_OCI_MANIFEST);
+	if (r == 0)
+		r = add(o, "config", c = json_object_new_object());
+	if (r == 0)
+		r = descriptor_to_json(&m->config, c, false);
+	if (r == 0)
+		r = add(o, "layers", a = json_object_new_array());
+	for (size_t i = 0; r == 0 && i < m->nlayers; i++) {
+		d = push_object(a);
+		r = d ? descriptor_to_json(&m->layers[i], d, false) : -ENOMEM;
+	}
+	return to_string(o, r, ret, ret_len);
+}
+
+int ls_config_new(const char *arch, const char *created, const char *created_by,
+		  char *const *diff_ids, size_t n, char **ret, size_t *ret_len)
+{
+	struct json_object *o = json_object_new_object(), *x, *a, *h;
+	int r;
+
+	if (!o)
+		return -ENOMEM;
+	r = add_string(o, "created", created);
+	if (r == 0)
+		r = add_string(o, "architecture", arch);
+	if (r == 0)
+		r = add_string(o, "os", "linux");
+	if (r == 0)
+		r = add(o, "config", json_object_new_object());
+	if (r == 0)
+		r = add(o, "rootfs", x = json_object_new_object());
+	if (r == 0)
+		r = add_string(x, "type", "layers");
+	if (r == 0)
+		r = add(x, "diff_ids", a = json_object_new_array());
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct json_object *s = json_object_new_string(diff_ids[i]);
+
+		if (!s || json_object_array_add(a, s) < 0) {
+			json_object_put(s);
+			r = -ENOMEM;
+		}
+	}
+	if (r == 0)
+		r = add(o, "history", a = json_object_new_array());
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		h = push_object(a);
+		r = h ? add_string(h, "created", created) : -ENOMEM;
+		if (r == 0)
+			r = add_string(h, "created_by", created_by);
+	}
+	return to_string(o, r, ret, ret_len);
 }
 
 /* --- refs ---------------------------------------------------------------- */

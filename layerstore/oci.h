@@ -74,6 +74,14 @@ int ls_config_parse(const char *buf, size_t len, struct ls_config *ret,
  * a fixed order, manifests in the given order. Caller frees *ret. */
 int ls_index_serialize(const struct ls_index *idx, char **ret, size_t *ret_len);
 
+/* A manifest (OCI media types, layers in order), and a new config for a
+ * plain image of n layers (empty runtime config; one history entry per
+ * layer). Deterministic bytes. Caller frees *ret. */
+int ls_manifest_serialize(const struct ls_manifest *m, char **ret,
+			  size_t *ret_len);
+int ls_config_new(const char *arch, const char *created, const char *created_by,
+		  char *const *diff_ids, size_t n, char **ret, size_t *ret_len);
+
 /* Index edits for refs: set REF to point at desc (replacing any entry with
  * the same ref name), or remove REF. 0, or -ENOENT for a missing ref. */
 int ls_index_set_ref(struct ls_index *idx, const char *ref,

@@ -7,13 +7,28 @@
 
 struct ls_store {
 	char *root;
-	int rootfd; /* O_DIRECTORY */
-	int blobfd; /* blobs/sha256 */
-	int tmpfd;  /* tmp/ */
-	int lockfd; /* lock, for flock */
-	int locked; /* 0, LOCK_SH or LOCK_EX */
+	int rootfd;  /* O_DIRECTORY */
+	int blobfd;  /* blobs/sha256 */
+	int tmpfd;   /* tmp/ */
+	int locksfd; /* locks/ */
+	int lockfd;  /* locks/index, for flock */
+	int locked;  /* 0, LOCK_SH or LOCK_EX */
+	int gcfd;    /* locks/gc while held */
+	int gc_held; /* 0, LOCK_SH (an operation in flight) or LOCK_EX (gc) */
+	void (*progress)(void *arg, const struct ls_progress *p);
+	void *progress_arg;
 	char err[512];
 };
+
+/* Take the flock OP (LOCK_SH/LOCK_EX, | LOCK_NB) on locks/NAME, created if
+ * missing; returns the fd holding it. Safe against gc removing lock files:
+ * a lock taken on a file that was unlinked meanwhile is retried. With
+ * LOCK_NB, -EWOULDBLOCK when someone else holds it. */
+int ls_lock_file(struct ls_store *s, const char *name, int op);
+
+/* Tell the progress callback, if any. */
+void ls_progress_report(struct ls_store *s, const char *what, size_t item,
+			size_t nitems, uint64_t done, uint64_t total);
 
 /* Set the store's error message; returns r (a -errno) for tail calls. */
 int ls_fail(struct ls_store *s, int r, const char *fmt, ...)
@@ -25,6 +40,13 @@ const char *ls_digest_hex(const char *digest);
 
 struct ls_index;
 
+/* Blob writer commit and whole-blob read in another directory of blobs
+ * named by hex (a load's staging area) instead of blobs/sha256. */
+int ls_blob_writer_commit_at(struct ls_blob_writer *w, int dirfd,
+			     const char *expect, char *ret_digest);
+int ls_blob_read_at(struct ls_store *s, int dirfd, const char *digest,
+		    size_t max, char **ret_buf, size_t *ret_len);
+
 /* ROOT/index.json, read and parsed / serialised and replaced atomically.
  * The caller holds the store lock (shared to read, exclusive to write). */
 int ls_index_load(struct ls_store *s, struct ls_index *ret);
@@ -33,6 +55,23 @@ int ls_index_store(struct ls_store *s, const struct ls_index *idx);
 /* The image whose manifest is DIGEST (stored), named REF (may be NULL). */
 int ls_image_from_manifest(struct ls_store *s, const char *ref,
 			   const char *digest, struct ls_image **ret);
+
+/* The tree manifest of an unpacked layer (manifest.c): sorted text lines,
+ * malloc'd. Recorded at unpack as layers/HEX/manifest, checked by fsck. */
+int ls_tree_manifest(int dirfd, char **ret, size_t *ret_len);
+
+struct ls_untar_opts;
+struct ls_untar_result;
+
+/* Unpack the layer blob open at BLOBFD into PFD/NAME/ (diff/, layer.json,
+ * manifest), synced; checks the diffID against EXPECT (may be NULL). On
+ * failure nothing is left at PFD/NAME. */
+int ls_layer_stage(struct ls_store *s, int blobfd, const char *blob,
+		   const char *expect, const struct ls_untar_opts *o, int pfd,
+		   const char *name, struct ls_untar_result *res);
+
+/* The exclusive per-layer lock (an fd to close), for diffID sha256:HEX. */
+int ls_layer_lock(struct ls_store *s, const char *hex);
 
 #define LS_JSON_MAX (4 << 20) /* manifests, configs, indexes */
 

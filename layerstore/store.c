@@ -102,8 +102,9 @@ static int open_dir(struct ls_store *s, int dirfd, const char *name, int *ret)
 
 static int create_layout(struct ls_store *s)
 {
-	static const char *const dirs[] = { "blobs", "blobs/sha256", "layers",
-					    "containers", "tmp" };
+	static const char *const dirs[] = { "blobs",  "blobs/sha256",
+					    "layers", "containers",
+					    "tmp",    "locks" };
 	int r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
@@ -128,7 +129,8 @@ int ls_store_open(const char *root, struct ls_store **ret)
 	*ret = s;
 	if (!s)
 		return -ENOMEM;
-	s->rootfd = s->blobfd = s->tmpfd = s->lockfd = -1;
+	s->rootfd = s->blobfd = s->tmpfd = s->locksfd = s->lockfd = -1;
+	s->gcfd = -1;
 	if (!(s->root = strdup(root)))
 		return -ENOMEM;
 	r = cu_mkdir_p(root, 0755);
@@ -142,12 +144,14 @@ int ls_store_open(const char *root, struct ls_store **ret)
 		r = open_dir(s, s->rootfd, "blobs/sha256", &s->blobfd);
 	if (r == 0)
 		r = open_dir(s, s->rootfd, "tmp", &s->tmpfd);
+	if (r == 0)
+		r = open_dir(s, s->rootfd, "locks", &s->locksfd);
 	if (r < 0)
 		return r;
-	s->lockfd = openat(s->rootfd, "lock",
+	s->lockfd = openat(s->locksfd, "index",
 			   O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (s->lockfd < 0)
-		return ls_fail(s, -errno, "cannot open '%s/lock'", root);
+		return ls_fail(s, -errno, "cannot open '%s/locks/index'", root);
 	return 0;
 }
 
@@ -158,7 +162,9 @@ void ls_store_free(struct ls_store *s)
 	cu_closep(&s->rootfd);
 	cu_closep(&s->blobfd);
 	cu_closep(&s->tmpfd);
+	cu_closep(&s->locksfd);
 	cu_closep(&s->lockfd);
+	cu_closep(&s->gcfd);
 	free(s->root);
 	free(s);
 }
@@ -182,4 +188,73 @@ void ls_store_unlock(struct ls_store *s)
 {
 	if (s->locked && flock(s->lockfd, LOCK_UN) == 0)
 		s->locked = 0;
+}
+
+int ls_lock_file(struct ls_store *s, const char *name, int op)
+{
+	struct stat a, b;
+
+	for (;;) {
+		_cleanup_close_ int fd = openat(s->locksfd, name,
+						O_RDWR | O_CREAT | O_NOFOLLOW |
+							O_CLOEXEC,
+						0644);
+
+		if (fd < 0)
+			return ls_fail(s, -errno, "cannot open lock '%s'",
+				       name);
+		if (flock(fd, op) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EWOULDBLOCK)
+				return -EWOULDBLOCK;
+			return ls_fail(s, -errno, "cannot lock '%s'", name);
+		}
+		/* still the file of that name? (gc unlinks idle locks) */
+		if (fstat(fd, &a) == 0 &&
+		    fstatat(s->locksfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			return steal_fd(&fd);
+	}
+}
+
+int ls_store_hold(struct ls_store *s)
+{
+	int fd;
+
+	if (s->gc_held)
+		return 0;
+	fd = ls_lock_file(s, "gc", LOCK_SH);
+	if (fd < 0)
+		return fd;
+	s->gcfd = fd;
+	s->gc_held = LOCK_SH;
+	return 0;
+}
+
+void ls_store_release(struct ls_store *s)
+{
+	cu_closep(&s->gcfd);
+	s->gc_held = 0;
+}
+
+void ls_store_set_progress(struct ls_store *s,
+			   void (*fn)(void *arg, const struct ls_progress *p),
+			   void *arg)
+{
+	s->progress = fn;
+	s->progress_arg = arg;
+}
+
+void ls_progress_report(struct ls_store *s, const char *what, size_t item,
+			size_t nitems, uint64_t done, uint64_t total)
+{
+	struct ls_progress p = { .what = what,
+				 .item = item,
+				 .nitems = nitems,
+				 .done = done,
+				 .total = total };
+
+	if (s->progress)
+		s->progress(s->progress_arg, &p);
 }

@@ -77,6 +77,8 @@ static la_ssize_t raw_read(struct archive *a, void *data, const void **buf)
 	}
 	ls_digester_update(u->blob_d, u->inbuf, n);
 	u->res->blob_size += n;
+	if (u->o->progress)
+		u->o->progress(u->o->progress_arg, u->res->blob_size);
 	*buf = u->inbuf;
 	return n;
 }

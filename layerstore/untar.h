@@ -25,6 +25,9 @@ struct ls_untar_opts {
 	bool chown;	      /* apply the tar's numeric owners */
 	uint64_t max_bytes;   /* uncompressed stream limit; 0: 64 GiB */
 	uint64_t max_entries; /* 0: 10 million */
+	/* called as the input is read, with the bytes read so far */
+	void (*progress)(void *arg, uint64_t bytes);
+	void *progress_arg;
 };
 
 struct ls_untar_result {

@@ -9,6 +9,7 @@
 #define LC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "layerstore.h"
@@ -23,6 +24,14 @@ struct ls_store *lc_open_store(const struct lc_ctx *ctx);
 int lc_fail(struct ls_store *s);
 /* "12.3 MB" style sizes for people. */
 const char *lc_human_size(unsigned long long n, char *buf, size_t size);
+
+/* "123", "64k", "10M", "2G" (powers of 1024) -> *ret; -EINVAL if not. */
+int lc_parse_size(const char *s, uint64_t *ret);
+
+/* Progress on stderr while the store works, when stderr is a terminal:
+ * one line rewritten in place, cleared at the end. */
+void lc_progress_start(struct ls_store *s);
+void lc_progress_end(void);
 
 struct json_object;
 /* An image as JSON (a new object), and printing one (which frees it). */

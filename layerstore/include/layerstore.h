@@ -58,11 +58,29 @@ const char *ls_store_root(const struct ls_store *s);
 /* The message of the last failure; a static text when s is NULL. */
 const char *ls_store_error(const struct ls_store *s);
 
-/* The store lock (flock on ROOT/lock): shared for readers, exclusive for
- * changes to index.json and for gc. Released by ls_store_unlock or when
+/* The index lock (flock on ROOT/locks/index): shared for readers,
+ * exclusive for changes to index.json. Released by ls_store_unlock or when
  * the process dies. */
 int ls_store_lock(struct ls_store *s, int exclusive);
 void ls_store_unlock(struct ls_store *s);
+
+/* A lease on the whole store against gc (shared flock on ROOT/locks/gc):
+ * held by every operation that creates objects nothing references yet
+ * (load, commit, create), so gc, which takes it exclusive, never sees them
+ * half-done. The library takes it itself where it needs it; callers that
+ * put several calls together hold it around them. */
+int ls_store_hold(struct ls_store *s);
+void ls_store_release(struct ls_store *s);
+
+/* Progress of long work (load, save), for a terminal display. */
+struct ls_progress {
+	const char *what;     /* "copy", "unpack", "save" */
+	size_t item, nitems;  /* the layer being worked on (1-based), of */
+	uint64_t done, total; /* bytes of this item; total 0 if unknown */
+};
+void ls_store_set_progress(struct ls_store *s,
+			   void (*fn)(void *arg, const struct ls_progress *p),
+			   void *arg);
 
 /* --- blobs ----------------------------------------------------------------
  * Writing a blob streams it into tmp/ while hashing, then links it to
@@ -132,10 +150,71 @@ struct ls_image {
 	uint64_t size; /* manifest + config + layer blobs, as stored */
 };
 
-/* Import the image at SRC ("oci:DIR[:REF]"), verifying every digest, and
- * tag it TAG (default: REF, else the source's ref name, else "latest"). */
-int ls_load(struct ls_store *s, const char *src, const char *tag,
+struct ls_load_opts {
+	const char *tag;	 /* default: the source's REF, else its ref
+				    name, else the file's stem, else latest */
+	uint64_t max_layer_size; /* uncompressed bytes per layer; 0: 64 GiB */
+	uint64_t max_entries;	 /* entries per layer; 0: 10 million */
+};
+
+/* Import the image at SRC, verifying every digest. SRC is "oci:DIR[:REF]",
+ * "oci-archive:FILE[:REF]" or a bare layer FILE.tar[.gz|.tgz|.zst] (which
+ * becomes a one-layer image). Everything is staged under tmp/ and only
+ * published when all of it verified: a failed load leaves the store as it
+ * was. o may be NULL. */
+int ls_load(struct ls_store *s, const char *src, const struct ls_load_opts *o,
 	    struct ls_image **ret);
+
+/* Export the image REF to DST, "oci:DIR[:REF]" (created, or added to) or
+ * "oci-archive:FILE[:REF]" (written atomically), named REF there (default:
+ * the store's REF). */
+int ls_save(struct ls_store *s, const char *ref, const char *dst);
+
+/* Untag REF, then remove what only it used. -EBUSY when a container uses
+ * the image, unless force. */
+struct ls_gc_report {
+	size_t blobs, layers, tmp, locks; /* objects removed */
+	uint64_t blob_bytes, layer_bytes, tmp_bytes;
+	size_t in_use; /* unreferenced layers kept: mounted (leased) */
+};
+int ls_rmi(struct ls_store *s, const char *ref, int force,
+	   struct ls_gc_report *ret);
+/* Remove every blob and layer no image or container references, unless a
+ * mount holds it (a layerfs daemon keeps a shared flock on each lower),
+ * and tmp/ leftovers. Waits for in-flight operations (ls_store_hold). */
+int ls_gc(struct ls_store *s, int dry_run, struct ls_gc_report *ret);
+
+/* --- listing layers ------------------------------------------------------ */
+struct ls_layer_info {
+	char diff_id[LS_DIGEST_STR_LEN + 1];
+	char blob[LS_DIGEST_STR_LEN + 1]; /* the blob it came from */
+	uint64_t size, entries;		  /* of its tar */
+	size_t nimages;			  /* images that use it */
+	int in_use;			  /* a mount holds it */
+};
+int ls_layers_list(struct ls_store *s, struct ls_layer_info **ret,
+		   size_t *ret_n);
+
+/* --- fsck -----------------------------------------------------------------
+ * Re-hash every blob, check every image's documents and layers, and every
+ * unpacked layer against the manifest recorded when it was unpacked. Each
+ * finding goes to fn; with repair, a damaged or missing layer is unpacked
+ * again from its blob (and the finding says so). Garbage (unreferenced
+ * objects, tmp/ leftovers) is counted, not a problem: gc removes it.
+ */
+struct ls_fsck_finding {
+	const char *object; /* "blob sha256:...", "layer sha256:...", ... */
+	const char *problem;
+	int repaired;
+};
+struct ls_fsck_report {
+	size_t blobs, layers, images; /* checked */
+	size_t problems, repaired;
+	size_t garbage; /* unreferenced blobs/layers, tmp/ entries */
+};
+int ls_fsck(struct ls_store *s, int repair,
+	    void (*fn)(void *arg, const struct ls_fsck_finding *f), void *arg,
+	    struct ls_fsck_report *ret);
 /* REF, or a manifest digest. -ENOENT when there is no such image. */
 int ls_image_get(struct ls_store *s, const char *ref, struct ls_image **ret);
 int ls_images_list(struct ls_store *s, struct ls_image ***ret, size_t *ret_n);
