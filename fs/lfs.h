@@ -71,7 +71,8 @@
 #define LFS_OVERRIDE_PRIV "security.fuseoverlayfs.override_stat"
 
 struct lfs_layer {
-	int fd; /* O_PATH | O_DIRECTORY on the layer root */
+	int fd;	     /* O_PATH | O_DIRECTORY on the layer root */
+	int leasefd; /* lower layers: holds a shared flock on the root */
 	char *path;
 	dev_t dev;
 	unsigned devidx; /* index among the distinct st_dev of all layers */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -68,6 +69,18 @@ static int open_layer(struct lfs_fs *fs, int i, const char *path,
 	l->dev = st.st_dev;
 	l->override_xattr = detect_override(l->fd);
 	return l->path ? 0 : -ENOMEM;
+}
+
+/* A shared flock on a lower's root for the life of the mount: a layer
+ * store (layerctl gc) sees the layer is in use and keeps it. Best effort:
+ * a layer that cannot be locked is still mounted. */
+static void lease_layer(struct lfs_layer *l)
+{
+	l->leasefd = open(l->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->leasefd >= 0 && flock(l->leasefd, LOCK_SH | LOCK_NB) < 0) {
+		close(l->leasefd);
+		l->leasefd = -1;
+	}
 }
 
 static void count_devs(struct lfs_fs *fs)
@@ -206,13 +219,15 @@ int lfs_fs_init(struct lfs_fs *fs, struct lfs_opts *o, char **ret_err)
 	if (!fs->layers)
 		return -ENOMEM;
 	for (int j = 0; j < fs->nlayers; j++)
-		fs->layers[j].fd = -1;
+		fs->layers[j].fd = fs->layers[j].leasefd = -1;
 	if (fs->has_upper &&
 	    (r = open_layer(fs, i++, o->upperdir, ret_err)) < 0)
 		return r;
-	for (size_t j = 0; j < o->nlower; j++)
-		if ((r = open_layer(fs, i++, o->lowerdirs[j], ret_err)) < 0)
+	for (size_t j = 0; j < o->nlower; j++) {
+		if ((r = open_layer(fs, i, o->lowerdirs[j], ret_err)) < 0)
 			return r;
+		lease_layer(&fs->layers[i++]);
+	}
 	count_devs(fs);
 	if (fs->has_upper) {
 		r = open_work(fs, o->workdir, ret_err);
@@ -264,6 +279,8 @@ void lfs_fs_destroy(struct lfs_fs *fs)
 	for (int i = 0; fs->layers && i < fs->nlayers; i++) {
 		if (fs->layers[i].fd >= 0)
 			close(fs->layers[i].fd);
+		if (fs->layers[i].leasefd >= 0)
+			close(fs->layers[i].leasefd);
 		free(fs->layers[i].path);
 	}
 	free(fs->layers);

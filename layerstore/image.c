@@ -118,7 +118,7 @@ int ls_image_from_manifest(struct ls_store *s, const char *ref,
 		snprintf(img->manifest, sizeof(img->manifest), "%s", digest);
 		snprintf(img->config, sizeof(img->config), "%s",
 			 m.config.digest);
-		img->size = mlen;
+		img->size = img->manifest_size = mlen;
 		r = fill_layers(s, img, &m, &c);
 	}
 	ls_manifest_free(&m);

@@ -17,9 +17,15 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "load", lc_cmd_load, "import an image (oci:DIR[:REF])" },
+	{ "load", lc_cmd_load,
+	  "import an image (oci:, oci-archive:, a layer tar)" },
+	{ "save", lc_cmd_save, "export an image (oci:, oci-archive:)" },
 	{ "images", lc_cmd_images, "list the images" },
+	{ "layers", lc_cmd_layers, "list the unpacked layers" },
 	{ "inspect", lc_cmd_inspect, "show an image, or its lowerdir string" },
+	{ "rmi", lc_cmd_rmi, "remove images and what only they used" },
+	{ "gc", lc_cmd_gc, "remove unreferenced blobs, layers, leftovers" },
+	{ "fsck", lc_cmd_fsck, "check the store (and repair layers)" },
 };
 
 static void usage(FILE *f)

@@ -42,5 +42,10 @@ void lc_print_json(struct json_object *o);
 int lc_cmd_load(const struct lc_ctx *ctx, int argc, char **argv);
 int lc_cmd_images(const struct lc_ctx *ctx, int argc, char **argv);
 int lc_cmd_inspect(const struct lc_ctx *ctx, int argc, char **argv);
+int lc_cmd_save(const struct lc_ctx *ctx, int argc, char **argv);
+int lc_cmd_layers(const struct lc_ctx *ctx, int argc, char **argv);
+int lc_cmd_rmi(const struct lc_ctx *ctx, int argc, char **argv);
+int lc_cmd_gc(const struct lc_ctx *ctx, int argc, char **argv);
+int lc_cmd_fsck(const struct lc_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -148,6 +148,7 @@ struct ls_image {
 	char **blobs;	 /* the layer blobs, same order */
 	size_t nlayers;
 	uint64_t size; /* manifest + config + layer blobs, as stored */
+	uint64_t manifest_size;
 };
 
 struct ls_load_opts {
