@@ -103,7 +103,7 @@ static int hash_xattrs(const char *path, uint64_t *ret)
 	_cleanup_free_ char *names = NULL, *val = NULL;
 	const char *v[256];
 	size_t nv = 0;
-	ssize_t len = llistxattr(path, NULL, 0);
+	ssize_t len = path ? listxattr(path, NULL, 0) : 0;
 	XXH3_state_t *st;
 
 	*ret = 0;
@@ -113,7 +113,7 @@ static int hash_xattrs(const char *path, uint64_t *ret)
 		return 0;
 	if (!(names = malloc(len)) || !(val = malloc(1 << 16)))
 		return -ENOMEM;
-	len = llistxattr(path, names, len);
+	len = listxattr(path, names, len);
 	if (len < 0)
 		return -errno;
 	for (char *n = names; n < names + len && nv < 256; n += strlen(n) + 1)
@@ -123,7 +123,7 @@ static int hash_xattrs(const char *path, uint64_t *ret)
 		return -ENOMEM;
 	XXH3_64bits_reset(st);
 	for (size_t i = 0; i < nv; i++) {
-		ssize_t vl = lgetxattr(path, v[i], val, 1 << 16);
+		ssize_t vl = getxattr(path, v[i], val, 1 << 16);
 
 		if (vl < 0) {
 			XXH3_freeState(st);
@@ -192,7 +192,9 @@ static int entry_line(int pfd, const char *name, const char *rel,
 		snprintf(h, sizeof(h), "%u:%u", major(st->st_rdev),
 			 minor(st->st_rdev));
 	}
-	r = hash_xattrs(full, &v);
+	/* through the fd's /proc link, which the non-l calls follow to
+	 * the entry; symlinks' xattrs (rare, never user.*) are not kept */
+	r = hash_xattrs(S_ISLNK(st->st_mode) ? NULL : full, &v);
 	if (r < 0)
 		return r;
 	if (v)
@@ -249,8 +251,7 @@ static int walk(int dfd, const char *rel, struct lines *out)
 			continue;
 		}
 		{
-			/* xattrs through an O_PATH fd: l*xattr on its
-			 * /proc link reach the entry itself, symlinks too */
+			/* xattrs through an O_PATH fd's /proc link */
 			_cleanup_close_ int pf = openat(dfd, de->d_name,
 							O_PATH | O_NOFOLLOW |
 								O_CLOEXEC);
