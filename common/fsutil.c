@@ -178,6 +178,24 @@ int cu_atomic_write_at(int dirfd, const char *name, const void *buf, size_t len,
 	return cu_fsync_dir_at(dirfd, ".");
 }
 
+DIR *cu_opendir_at(int dirfd, const char *path)
+{
+	int fd = openat(dirfd, path,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return d;
+}
+
 static int rm_rf_children(int dfd)
 {
 	_cleanup_closedir_ DIR *d = fdopendir(dfd);

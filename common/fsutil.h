@@ -12,6 +12,7 @@
 #define CU_FSUTIL_H
 
 #include <stdbool.h>
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -36,6 +37,11 @@ int cu_atomic_write_at(int dirfd, const char *name, const void *buf, size_t len,
 		       mode_t mode);
 
 int cu_fsync_dir_at(int dirfd, const char *path);
+
+/* A directory stream on dirfd/path with its own file offset (a dup of a
+ * dir fd shares the offset, so a second walk would see nothing). NULL and
+ * errno on failure. */
+DIR *cu_opendir_at(int dirfd, const char *path);
 
 /* Remove a tree below dirfd/name (name itself too). A missing name is 0. */
 int cu_rm_rf_at(int dirfd, const char *name);

@@ -123,13 +123,8 @@ static int check_blobs(struct fsck *f)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int fd = dup(f->s->blobfd);
-
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!(d = cu_opendir_at(f->s->blobfd, ".")))
 		return ls_fail(f->s, -errno, "cannot read blobs");
-	}
 	while ((errno = 0, de = readdir(d))) {
 		char want[NAME_MAX + 8], got[LS_DIGEST_STR_LEN + 1];
 		struct stat st;
@@ -422,14 +417,8 @@ static int check_layers(struct fsck *f)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int fd = openat(f->s->rootfd, "layers",
-			O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!(d = cu_opendir_at(f->s->rootfd, "layers")))
 		return ls_fail(f->s, -errno, "cannot read layers");
-	}
 	while ((errno = 0, de = readdir(d))) {
 		bool used = false;
 
@@ -457,13 +446,8 @@ static int count_tmp(struct fsck *f)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int fd = dup(f->s->tmpfd);
-
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!(d = cu_opendir_at(f->s->tmpfd, ".")))
 		return -errno;
-	}
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			f->rep.garbage++;

@@ -198,14 +198,10 @@ static int each_entry(int at, const char *path,
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+	int r = 0;
 
-	if (fd < 0)
+	if (!(d = cu_opendir_at(at, path)))
 		return -errno;
-	if (!(d = fdopendir(fd))) {
-		close(fd);
-		return -errno;
-	}
 	while (r == 0 && (errno = 0, de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			r = fn(arg, dirfd(d), de->d_name);

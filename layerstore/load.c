@@ -703,13 +703,10 @@ static int publish_dir(struct load *l, int from, int to, bool dirs)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int fd = dup(from), r = 0;
+	int r = 0;
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!(d = cu_opendir_at(from, ".")))
 		return -errno;
-	}
 	while (r == 0 && (errno = 0, de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;

@@ -213,13 +213,10 @@ static int walk(int dfd, const char *rel, struct lines *out)
 	_cleanup_closedir_ DIR *d = NULL;
 	char full[64];
 	struct dirent *de;
-	int r = 0, fd = dup(dfd);
+	int r = 0;
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!(d = cu_opendir_at(dfd, ".")))
 		return -errno;
-	}
 	while (r == 0 && (errno = 0, de = readdir(d))) {
 		_cleanup_free_ char *path = NULL;
 		char *line = NULL;
