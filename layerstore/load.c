@@ -132,22 +132,41 @@ static int open_layout(struct load *l, int dirfd, const char *shown)
 	return 0;
 }
 
-/* Write the archive entry's data to a new file NAME under dirfd. */
-static int extract_file(struct archive *a, int dirfd, const char *name)
+/* Write the archive entry's data to a new file NAME under dirfd, at most
+ * the layer size limit (an archive is no way around it; a compressed
+ * layer is not larger than its tar but by a few bytes). */
+static int extract_file(struct load *l, struct archive *a, int dirfd,
+			const char *name, const char *shown)
 {
 	_cleanup_close_ int fd = openat(dirfd, name,
 					O_WRONLY | O_CREAT | O_EXCL |
 						O_NOFOLLOW | O_CLOEXEC,
 					0644);
+	uint64_t max = l->o && l->o->max_layer_size ? l->o->max_layer_size :
+						      64ULL << 30;
+	uint64_t done = 0;
 	char buf[1 << 16];
 	la_ssize_t n;
 
+	if (fd < 0 && errno == EEXIST)
+		return ls_fail(l->s, -EBADMSG, "'%s' twice in the archive",
+			       shown);
 	if (fd < 0)
-		return -errno;
-	while ((n = archive_read_data(a, buf, sizeof(buf))) > 0)
+		return ls_fail(l->s, -errno, "cannot extract '%s'", shown);
+	while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
+		if ((done += n) > max)
+			return ls_fail(l->s, -EBADMSG,
+				       "'%s' in the archive is larger than "
+				       "%llu bytes",
+				       shown, (unsigned long long)max);
 		if (cu_write_all(fd, buf, n) < 0)
-			return -errno;
-	return n < 0 ? -EBADMSG : 0;
+			return ls_fail(l->s, -errno, "cannot extract '%s'",
+				       shown);
+	}
+	if (n < 0)
+		return ls_fail(l->s, -EBADMSG, "cannot read '%s' in '%s': %s",
+			       shown, l->dir, archive_error_string(a));
+	return 0;
 }
 
 /* One entry of an OCI archive: index.json, oci-layout, blobs/sha256/HEX
@@ -170,13 +189,13 @@ static int archive_entry_take(struct load *l, struct archive *a,
 		return ls_fail(l->s, -EBADMSG,
 			       "'%s' in the archive is not a regular file", p);
 	if (!strcmp(p, "index.json") || !strcmp(p, "oci-layout"))
-		return extract_file(a, srcfd, p);
+		return extract_file(l, a, srcfd, p, p);
 	if (!strncmp(p, "blobs/sha256/", 13)) {
 		snprintf(hexname, sizeof(hexname), "sha256:%s", p + 13);
 		if (!ls_digest_valid(hexname))
 			return ls_fail(l->s, -EBADMSG,
 				       "bad blob name '%s' in the archive", p);
-		return extract_file(a, sbfd, p + 13);
+		return extract_file(l, a, sbfd, p + 13, p);
 	}
 	return 0;
 }
@@ -208,18 +227,17 @@ static int open_archive(struct load *l, const char *src)
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, l->dir, 1 << 16) != ARCHIVE_OK) {
-		r = ls_fail(l->s, -errno ? -errno : -EIO, "cannot read '%s'",
-			    l->dir);
+		int err = archive_errno(a);
+
+		r = ls_fail(l->s, err > 0 ? -err : -EBADMSG,
+			    "cannot read '%s': %s", l->dir,
+			    archive_error_string(a));
 		goto out;
 	}
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		r = archive_entry_take(l, a, e, srcfd, sbfd);
-		if (r < 0) {
-			if (r != -EBADMSG)
-				ls_fail(l->s, r, "cannot extract '%s'",
-					archive_entry_pathname(e));
+		if (r < 0)
 			goto out;
-		}
 	}
 	if (r != ARCHIVE_EOF) {
 		r = ls_fail(l->s, -EBADMSG, "'%s' is not a valid archive: %s",

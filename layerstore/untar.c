@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ struct untar {
 	struct ls_digester *blob_d, *diff_d;
 	struct ls_untar_result *res;
 	uint64_t max_bytes, max_entries;
+	size_t badlen; /* open_dir: the prefix that is not a directory */
 	char *inbuf, *tarbuf;
 	char *err;
 	struct dirmeta *dirs;
@@ -95,8 +97,9 @@ static la_ssize_t tar_read(struct archive *a, void *data, const void **buf)
 	ls_digester_update(u->diff_d, u->tarbuf, n);
 	u->res->tar_size += n;
 	if (u->res->tar_size > u->max_bytes) {
-		archive_set_error(a, EFBIG, "layer is larger than %llu bytes",
-				  (unsigned long long)u->max_bytes);
+		/* libarchive's own formatter: no %llu */
+		archive_set_error(a, EFBIG, "layer is larger than %ju bytes",
+				  (uintmax_t)u->max_bytes);
 		return -1;
 	}
 	*buf = u->tarbuf;
@@ -155,6 +158,7 @@ static int open_dir(struct untar *u, const char *path, bool create)
 			}
 		} else if (!S_ISDIR(st.st_mode)) {
 			close(fd);
+			u->badlen = c - copy + strlen(c);
 			return S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR;
 		}
 		nfd = openat(fd, c,
@@ -181,11 +185,11 @@ static int open_parent(struct untar *u, char *path, const char **base,
 	}
 	*slash = '\0';
 	fd = open_dir(u, path, create);
-	if (fd == -ELOOP || fd == -ENOTDIR)
-		fail(u, -EBADMSG,
-		     "entry '%s/%s' goes through '%s', not a directory", path,
-		     slash + 1, path);
 	*slash = '/';
+	if (fd == -ELOOP || fd == -ENOTDIR)
+		return fail(u, -EBADMSG, "entry '%s' goes through '%.*s', %s",
+			    path, (int)u->badlen, path,
+			    fd == -ELOOP ? "a symlink" : "not a directory");
 	*base = slash + 1;
 	return fd;
 }
@@ -357,14 +361,24 @@ static int make_node(struct untar *u, struct archive_entry *e, mode_t t,
 	return 0;
 }
 
-static int check_whiteout(struct untar *u, const char *base, const char *path)
+/* No component may be a whiteout of "." or "..": not the entry's name,
+ * and not a parent the entry would make. */
+static int check_whiteout(struct untar *u, const char *path)
 {
+	_cleanup_free_ char *copy = strdup(path);
+	char *save = NULL;
 	const char *target;
 
-	if (cu_wh_classify(base, &target) == CU_WH_NAME_WHITEOUT &&
-	    (!strcmp(target, ".") || !strcmp(target, "..")))
-		return fail(u, -EBADMSG,
-			    "whiteout '%s' reaches out of its directory", path);
+	if (!copy)
+		return -ENOMEM;
+	for (char *c = strtok_r(copy, "/", &save); c;
+	     c = strtok_r(NULL, "/", &save))
+		if (cu_wh_classify(c, &target) == CU_WH_NAME_WHITEOUT &&
+		    (!strcmp(target, ".") || !strcmp(target, "..")))
+			return fail(u, -EBADMSG,
+				    "whiteout '%.*s' reaches out of its "
+				    "directory",
+				    (int)(c - copy + strlen(c)), path);
 	return 0;
 }
 
@@ -380,13 +394,20 @@ static int apply_entry(struct untar *u, struct archive_entry *e)
 			    archive_entry_pathname(e));
 	if (!*path)
 		return 0; /* the layer root itself */
+	if (strlen(path) >= PATH_MAX)
+		return fail(
+			u, -EBADMSG,
+			"entry '%.64s...' has a path too long (over %d bytes)",
+			path, PATH_MAX - 1);
+	r = check_whiteout(u, path);
+	if (r < 0)
+		return r;
 	pfd = open_parent(u, path, &base, true);
 	if (pfd < 0)
-		return fail(u, pfd == -ELOOP ? -EBADMSG : pfd,
-			    "cannot open the directory of '%s'", path);
-	r = check_whiteout(u, base, path);
-	if (r == 0)
-		r = replace(u, pfd, base, t == AE_IFDIR && !hl);
+		return fail(u, pfd, "cannot open the directory of '%s'", path);
+	r = replace(u, pfd, base, t == AE_IFDIR && !hl);
+	if (r < 0)
+		r = fail(u, r, "cannot replace '%s'", path);
 	if (r == 0 && t == AE_IFDIR && !hl && mkdirat(pfd, base, 0755) < 0)
 		r = fail(u, -errno, "cannot create '%s'", path);
 	if (r >= 0 && t == AE_IFDIR && !hl)
