@@ -123,6 +123,13 @@ main()
 		extra+=("bench-tiny=FAIL")
 		status=1
 	fi
+	section "bench-store-tiny"
+	if LAYERCTL=$PWD/build/tools/layerctl bash bench/store.sh --tiny; then
+		extra+=("bench-store-tiny=OK")
+	else
+		extra+=("bench-store-tiny=FAIL")
+		status=1
+	fi
 
 	section "result"
 	skip_is_failure && summary_args+=(--skip-is-failure)
