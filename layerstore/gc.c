@@ -238,11 +238,10 @@ static int mark_all(struct ls_store *s, struct marks *m)
 			ls_fail(s, r, "cannot read '%s/containers'", s->root);
 	}
 	if (r < 0 && r != -ENOMEM) {
-		char why[sizeof(s->err)];
+		size_t n = strlen(s->err);
 
-		snprintf(why, sizeof(why), "%s", ls_store_error(s));
-		return ls_fail(s, r, "%s (nothing removed: run layerctl fsck)",
-			       why);
+		snprintf(s->err + n, sizeof(s->err) - n,
+			 " (nothing removed: run layerctl fsck)");
 	}
 	return r;
 }
@@ -444,9 +443,12 @@ int ls_rmi(struct ls_store *s, const char *ref, int force,
 		r = ls_index_load(s, &idx);
 	if (r == 0 && !(d = ls_index_find_ref(&idx, ref)))
 		r = ls_fail(s, -ENOENT, "no image '%s'", ref);
-	/* what the image holds, and whether a container uses it */
-	if (r == 0)
-		r = mark_manifest(s, &gone, d->digest, 0);
+	/* what the image holds (a broken image is untagged all the same;
+	 * what it held is left to gc), and whether a container uses it */
+	if (r == 0 && mark_manifest(s, &gone, d->digest, 0) < 0) {
+		marks_free(&gone);
+		r = set_add(&gone.blobs, d->digest);
+	}
 	if (r == 0) {
 		struct marks cm = { 0 };
 		struct cont_walk cw = { s, &cm };

@@ -137,4 +137,15 @@ grep -q "corrupt" "$T/fsck.out" || fail "corrupt blob not reported: $(cat "$T/fs
 assert_fails lc save base oci:"$T/out"
 cp "$T/blob.bak" "$S/blobs/sha256/$blob"
 lc fsck >/dev/null
+
+# a broken image (its manifest gone): gc refuses to guess, rmi still
+# untags it, and then gc cleans up
+lc load --tag broken "$T/app.tar.gz" >/dev/null
+man=$(python3 -c 'import json,sys; print([m["digest"][7:] for m in json.load(open(sys.argv[1]))["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"]=="broken"][0])' "$S/index.json")
+rm "$S/blobs/sha256/$man"
+assert_fails_with "nothing removed" lc gc
+lc rmi broken >/dev/null
+lc gc >/dev/null
+lc fsck >/dev/null
+lc inspect base >/dev/null
 echo "t-store-gc: ok"
