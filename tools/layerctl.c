@@ -26,6 +26,11 @@ static const struct command commands[] = {
 	{ "rmi", lc_cmd_rmi, "remove images and what only they used" },
 	{ "gc", lc_cmd_gc, "remove unreferenced blobs, layers, leftovers" },
 	{ "fsck", lc_cmd_fsck, "check the store (and repair layers)" },
+	{ "create", lc_cmd_create, "create a container from an image" },
+	{ "ps", lc_cmd_ps, "list the containers" },
+	{ "rm", lc_cmd_rm, "remove containers" },
+	{ "mount", lc_cmd_mount, "mount a container with layerfs" },
+	{ "umount", lc_cmd_umount, "unmount a container" },
 };
 
 static void usage(FILE *f)

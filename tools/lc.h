@@ -47,5 +47,10 @@ int lc_cmd_layers(const struct lc_ctx *ctx, int argc, char **argv);
 int lc_cmd_rmi(const struct lc_ctx *ctx, int argc, char **argv);
 int lc_cmd_gc(const struct lc_ctx *ctx, int argc, char **argv);
 int lc_cmd_fsck(const struct lc_ctx *ctx, int argc, char **argv);
+int lc_cmd_create(const struct lc_ctx *ctx, int argc, char **argv);
+int lc_cmd_ps(const struct lc_ctx *ctx, int argc, char **argv);
+int lc_cmd_rm(const struct lc_ctx *ctx, int argc, char **argv);
+int lc_cmd_mount(const struct lc_ctx *ctx, int argc, char **argv);
+int lc_cmd_umount(const struct lc_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -185,6 +185,34 @@ int ls_rmi(struct ls_store *s, const char *ref, int force,
  * and tmp/ leftovers. Waits for in-flight operations (ls_store_hold). */
 int ls_gc(struct ls_store *s, int dry_run, struct ls_gc_report *ret);
 
+/* --- containers -----------------------------------------------------------
+ * A container is an image's layers, an init layer and an upper + work
+ * dir under ROOT/containers/ID/. ls_container_mount_opts gives the layerfs
+ * option string that mounts it (init above the image's layers).
+ */
+#define LS_CONTAINER_ID_MAX 64
+struct ls_container {
+	char id[LS_CONTAINER_ID_MAX + 1];
+	char image[LS_DIGEST_STR_LEN + 1]; /* its manifest */
+	char *ref;			   /* the image's name at create */
+	char *created;			   /* RFC 3339 */
+	char **diff_ids;		   /* bottom first */
+	size_t nlayers;
+	char *dir; /* ROOT/containers/ID */
+};
+/* id NULL: a random one. -EEXIST when the name is taken. */
+int ls_container_create(struct ls_store *s, const char *ref, const char *id,
+			struct ls_container **ret);
+int ls_container_get(struct ls_store *s, const char *id,
+		     struct ls_container **ret);
+int ls_containers_list(struct ls_store *s, struct ls_container ***ret,
+		       size_t *ret_n);
+int ls_container_rm(struct ls_store *s, const char *id);
+int ls_container_mount_opts(struct ls_store *s, const struct ls_container *c,
+			    char **ret);
+void ls_container_free(struct ls_container *c);
+void ls_containers_free(struct ls_container **v, size_t n);
+
 /* --- listing layers ------------------------------------------------------ */
 struct ls_layer_info {
 	char diff_id[LS_DIGEST_STR_LEN + 1];
