@@ -72,15 +72,35 @@ static int open_layer(struct lfs_fs *fs, int i, const char *path,
 }
 
 /* A shared flock on a lower's root for the life of the mount: a layer
- * store (layerctl gc) sees the layer is in use and keeps it. Best effort:
- * a layer that cannot be locked is still mounted. */
-static void lease_layer(struct lfs_layer *l)
+ * store (layerctl gc) sees the layer is in use and keeps it. gc holds its
+ * exclusive lock only while it removes a layer, so wait for it a while
+ * (10 s), then check the path still leads to the directory we opened: a
+ * layer removed meanwhile fails the mount rather than showing an empty
+ * tree. A layer that cannot be opened for reading or locked is mounted
+ * without a lease. */
+static int lease_layer(struct lfs_layer *l, char **ret_err)
 {
-	l->leasefd = open(l->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (l->leasefd >= 0 && flock(l->leasefd, LOCK_SH | LOCK_NB) < 0) {
-		close(l->leasefd);
-		l->leasefd = -1;
+	struct stat a, b;
+	int tries = 0;
+
+	l->leasefd = openat(l->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->leasefd < 0)
+		return 0;
+	while (flock(l->leasefd, LOCK_SH | LOCK_NB) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK || ++tries > 1000) {
+			close(l->leasefd);
+			l->leasefd = -1;
+			return 0;
+		}
+		usleep(10000);
 	}
+	if (fstat(l->leasefd, &a) < 0 || stat(l->path, &b) < 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return fail(ret_err, -ENOENT,
+			    "layer '%s' was removed while mounting", l->path);
+	return 0;
 }
 
 static void count_devs(struct lfs_fs *fs)
@@ -226,7 +246,8 @@ int lfs_fs_init(struct lfs_fs *fs, struct lfs_opts *o, char **ret_err)
 	for (size_t j = 0; j < o->nlower; j++) {
 		if ((r = open_layer(fs, i, o->lowerdirs[j], ret_err)) < 0)
 			return r;
-		lease_layer(&fs->layers[i++]);
+		if ((r = lease_layer(&fs->layers[i++], ret_err)) < 0)
+			return r;
 	}
 	count_devs(fs);
 	if (fs->has_upper) {
