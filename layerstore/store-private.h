@@ -73,7 +73,8 @@ int ls_layer_stage(struct ls_store *s, int blobfd, const char *blob,
 /* The exclusive per-layer lock (an fd to close), for diffID sha256:HEX. */
 int ls_layer_lock(struct ls_store *s, const char *hex);
 
-#define LS_ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+#define LS_ALNUM \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 #define LS_JSON_MAX (4 << 20) /* manifests, configs, indexes */
 
