@@ -5,7 +5,8 @@
 
 #include <openssl/evp.h>
 
-#include "layerstore.h"
+#include "fsutil.h"
+#include "store-private.h"
 
 struct ls_digester {
 	EVP_MD_CTX *ctx;
@@ -63,4 +64,29 @@ int ls_digest_valid(const char *s)
 		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
 			return 0;
 	return 1;
+}
+
+int ls_digest_fd(int fd, char *ret_digest, uint64_t *ret_size,
+		 int (*each)(void *arg, const void *buf, size_t n), void *arg)
+{
+	struct ls_digester *d = ls_digester_new();
+	char buf[1 << 16];
+	uint64_t size = 0;
+	ssize_t n;
+	int r = 0;
+
+	if (!d)
+		return -ENOMEM;
+	while ((n = cu_read_all(fd, buf, sizeof(buf))) > 0) {
+		ls_digester_update(d, buf, n);
+		size += n;
+		if (each && (r = each(arg, buf, n)) < 0)
+			break;
+	}
+	if (r == 0)
+		r = n < 0 ? (int)n : ls_digester_final(d, ret_digest);
+	ls_digester_free(d);
+	if (r == 0 && ret_size)
+		*ret_size = size;
+	return r;
 }

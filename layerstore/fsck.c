@@ -97,26 +97,12 @@ static bool referenced(struct fsck *f, const char *hex)
 
 /* ---- blobs -------------------------------------------------------------- */
 
-static int hash_blob(struct fsck *f, int dfd, const char *name, char *ret)
+static int hash_blob(int dfd, const char *name, char *ret)
 {
 	_cleanup_close_ int fd = openat(dfd, name,
 					O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	struct ls_digester *d;
-	char buf[1 << 16];
-	ssize_t n;
-	int r;
 
-	(void)f;
-	if (fd < 0)
-		return -errno;
-	d = ls_digester_new();
-	if (!d)
-		return -ENOMEM;
-	while ((n = cu_read_all(fd, buf, sizeof(buf))) > 0)
-		ls_digester_update(d, buf, n);
-	r = n < 0 ? (int)n : ls_digester_final(d, ret);
-	ls_digester_free(d);
-	return r;
+	return fd < 0 ? -errno : ls_digest_fd(fd, ret, NULL, NULL, NULL);
 }
 
 static int check_blobs(struct fsck *f)
@@ -141,7 +127,7 @@ static int check_blobs(struct fsck *f)
 			continue;
 		}
 		f->rep.blobs++;
-		r = hash_blob(f, dirfd(d), de->d_name, got);
+		r = hash_blob(dirfd(d), de->d_name, got);
 		if (r < 0)
 			finding(f, want, 0, "cannot read: %s", strerror(-r));
 		else if (strcmp(got, want) != 0)

@@ -143,7 +143,7 @@ static int extract_file(struct load *l, struct archive *a, int dirfd,
 						O_NOFOLLOW | O_CLOEXEC,
 					0644);
 	uint64_t max = l->o && l->o->max_layer_size ? l->o->max_layer_size :
-						      64ULL << 30;
+						      LS_UNTAR_MAX_BYTES;
 	uint64_t done = 0;
 	char buf[1 << 16];
 	la_ssize_t n;
@@ -276,37 +276,41 @@ static int read_blob(struct load *l, const char *digest, char **buf,
 	return ls_blob_read(l->s, digest, LS_JSON_MAX, buf, len);
 }
 
+struct verify {
+	struct load *l;
+	const struct ls_descriptor *d;
+	uint64_t done;
+};
+
+static int verify_tick(void *arg, const void *buf, size_t n)
+{
+	struct verify *v = arg;
+
+	v->done += n;
+	ls_progress_report(v->l->s, "copy", v->l->item, v->l->nitems, v->done,
+			   v->d->size);
+	return 0;
+}
+
 /* Hash fd to its end; moving a blob we extracted needs no second copy. */
 static int verify_fd(struct load *l, int fd, const struct ls_descriptor *d)
 {
-	struct ls_digester *dg = ls_digester_new();
-	char buf[1 << 16], got[LS_DIGEST_STR_LEN + 1];
-	uint64_t size = 0;
-	ssize_t n;
-	int r = 0;
+	struct verify v = { l, d, 0 };
+	char got[LS_DIGEST_STR_LEN + 1];
+	uint64_t size;
+	int r = ls_digest_fd(fd, got, &size, verify_tick, &v);
 
-	if (!dg)
-		return -ENOMEM;
-	while ((n = cu_read_all(fd, buf, sizeof(buf))) > 0) {
-		ls_digester_update(dg, buf, n);
-		size += n;
-		ls_progress_report(l->s, "copy", l->item, l->nitems, size,
-				   d->size);
-	}
-	if (n < 0)
-		r = ls_fail(l->s, n, "cannot read blob '%s'", d->digest);
-	if (r == 0)
-		r = ls_digester_final(dg, got);
-	ls_digester_free(dg);
-	if (r == 0 && strcmp(got, d->digest) != 0)
-		r = ls_fail(l->s, -EBADMSG,
-			    "blob digest mismatch: expected '%s', got '%s'",
-			    d->digest, got);
-	if (r == 0 && size != (uint64_t)d->size)
-		r = ls_fail(l->s, -EBADMSG,
-			    "blob '%s' has %llu bytes, not %lld", d->digest,
-			    (unsigned long long)size, (long long)d->size);
-	return r;
+	if (r < 0)
+		return ls_fail(l->s, r, "cannot read blob '%s'", d->digest);
+	if (strcmp(got, d->digest) != 0)
+		return ls_fail(l->s, -EBADMSG,
+			       "blob digest mismatch: expected '%s', got '%s'",
+			       d->digest, got);
+	if (size != (uint64_t)d->size)
+		return ls_fail(l->s, -EBADMSG,
+			       "blob '%s' has %llu bytes, not %lld", d->digest,
+			       (unsigned long long)size, (long long)d->size);
+	return 0;
 }
 
 /* Stage the blob open at fd, checking digest and size. */

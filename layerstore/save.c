@@ -35,6 +35,27 @@ struct save {
 	struct archive *a;
 };
 
+struct stream {
+	struct save *w;
+	int (*out)(struct save *w, const void *buf, size_t n, void *arg);
+	void *arg;
+	size_t item;
+	uint64_t done, total;
+	bool out_failed; /* out set the message; else the read failed */
+};
+
+static int stream_chunk(void *arg, const void *buf, size_t n)
+{
+	struct stream *c = arg;
+	int r = c->out(c->w, buf, n, c->arg);
+
+	c->out_failed = r < 0;
+	c->done += n;
+	ls_progress_report(c->w->s, "save", c->item, c->w->nblobs, c->done,
+			   c->total);
+	return r;
+}
+
 /* Copy blob digest from the store to out (a callback per chunk), checking
  * its digest on the way. */
 static int stream_blob(struct save *w, const char *digest, size_t item,
@@ -43,30 +64,19 @@ static int stream_blob(struct save *w, const char *digest, size_t item,
 		       void *arg)
 {
 	_cleanup_close_ int fd = ls_blob_open(w->s, digest);
-	struct ls_digester *d = NULL;
-	char buf[1 << 16], got[LS_DIGEST_STR_LEN + 1];
-	uint64_t done = 0;
+	struct stream c = { w, out, arg, item, 0, 0, false };
+	char got[LS_DIGEST_STR_LEN + 1];
 	struct stat st;
-	ssize_t n = 0;
-	int r = 0;
+	int r;
 
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) < 0 || !(d = ls_digester_new()))
-		return ls_fail(w->s, -errno ? -errno : -ENOMEM,
-			       "cannot read blob '%s'", digest);
-	while (r == 0 && (n = cu_read_all(fd, buf, sizeof(buf))) > 0) {
-		ls_digester_update(d, buf, n);
-		r = out(w, buf, n, arg);
-		done += n;
-		ls_progress_report(w->s, "save", item, w->nblobs, done,
-				   st.st_size);
-	}
-	if (r == 0 && n < 0)
-		r = ls_fail(w->s, n, "cannot read blob '%s'", digest);
-	if (r == 0)
-		r = ls_digester_final(d, got);
-	ls_digester_free(d);
+	if (fstat(fd, &st) < 0)
+		return ls_fail(w->s, -errno, "cannot read blob '%s'", digest);
+	c.total = st.st_size;
+	r = ls_digest_fd(fd, got, NULL, stream_chunk, &c);
+	if (r < 0 && !c.out_failed)
+		return ls_fail(w->s, r, "cannot read blob '%s'", digest);
 	if (r == 0 && strcmp(got, digest) != 0)
 		r = ls_fail(w->s, -EBADMSG,
 			    "blob '%s' is corrupt in the store (run fsck)",

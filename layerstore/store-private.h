@@ -40,6 +40,12 @@ const char *ls_digest_hex(const char *digest);
 
 struct ls_index;
 
+/* SHA-256 of everything read from fd to its end, and how many bytes;
+ * each (may be NULL) sees every chunk and can stop the read with a
+ * -errno, which is returned. A read error is returned as -errno. */
+int ls_digest_fd(int fd, char *ret_digest, uint64_t *ret_size,
+		 int (*each)(void *arg, const void *buf, size_t n), void *arg);
+
 /* Blob writer commit and whole-blob read in another directory of blobs
  * named by hex (a load's staging area) instead of blobs/sha256. */
 int ls_blob_writer_commit_at(struct ls_blob_writer *w, int dirfd,

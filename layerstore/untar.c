@@ -526,8 +526,8 @@ int ls_untar(int infd, int dirfd, const struct ls_untar_opts *o,
 	int r = -ENOMEM;
 
 	memset(ret, 0, sizeof(*ret));
-	u.max_bytes = o->max_bytes ? o->max_bytes : 64ULL << 30;
-	u.max_entries = o->max_entries ? o->max_entries : 10000000;
+	u.max_bytes = o->max_bytes ? o->max_bytes : LS_UNTAR_MAX_BYTES;
+	u.max_entries = o->max_entries ? o->max_entries : LS_UNTAR_MAX_ENTRIES;
 	u.inbuf = malloc(BUF_SIZE);
 	u.tarbuf = malloc(BUF_SIZE);
 	u.blob_d = ls_digester_new();

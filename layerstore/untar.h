@@ -20,6 +20,9 @@
 
 #include "layerstore.h"
 
+#define LS_UNTAR_MAX_BYTES (64ULL << 30) /* default uncompressed limit */
+#define LS_UNTAR_MAX_ENTRIES 10000000ULL /* default entry limit */
+
 struct ls_untar_opts {
 	bool allow_devices;   /* create device nodes (root only) */
 	bool chown;	      /* apply the tar's numeric owners */
