@@ -100,23 +100,11 @@ static void progress(void *arg, uint64_t bytes);
 
 /* ---- sources ---------------------------------------------------------- */
 
-/* "DIR[:REF]": the REF is what follows the last ':' when that part has no
- * '/' (a path may hold ':' only before its last '/'). */
 static int split_ref(struct load *l, const char *what, const char *src)
 {
-	char *colon;
+	int r = ls_split_ref(what, &l->dir, &l->ref);
 
-	l->dir = strdup(what);
-	if (!l->dir)
-		return -ENOMEM;
-	colon = strrchr(l->dir, ':');
-	if (colon && !strchr(colon, '/')) {
-		*colon = '\0';
-		l->ref = colon + 1;
-	}
-	if (!*l->dir || (l->ref && !*l->ref))
-		return ls_fail(l->s, -EINVAL, "invalid source '%s'", src);
-	return 0;
+	return r == -EINVAL ? ls_fail(l->s, r, "invalid source '%s'", src) : r;
 }
 
 static int open_layout(struct load *l, int dirfd, const char *shown)

@@ -273,7 +273,7 @@ static int parse_dst(struct ls_store *s, const char *dst, bool *archive,
 		     char **path, const char **ref)
 {
 	const char *p;
-	char *colon;
+	int r;
 
 	if (!strncmp(dst, "oci:", 4))
 		*archive = false, p = dst + 4;
@@ -284,17 +284,8 @@ static int parse_dst(struct ls_store *s, const char *dst, bool *archive,
 			       "unsupported target '%s' (expected oci:DIR[:REF]"
 			       " or oci-archive:FILE[:REF])",
 			       dst);
-	*path = strdup(p);
-	if (!*path)
-		return -ENOMEM;
-	colon = strrchr(*path, ':');
-	if (colon && !strchr(colon, '/')) {
-		*colon = '\0';
-		*ref = colon + 1;
-	}
-	if (!**path || (*ref && !**ref))
-		return ls_fail(s, -EINVAL, "invalid target '%s'", dst);
-	return 0;
+	r = ls_split_ref(p, path, ref);
+	return r == -EINVAL ? ls_fail(s, r, "invalid target '%s'", dst) : r;
 }
 
 int ls_save(struct ls_store *s, const char *ref, const char *dst)

@@ -26,6 +26,12 @@ struct ls_store {
  * LOCK_NB, -EWOULDBLOCK when someone else holds it. */
 int ls_lock_file(struct ls_store *s, const char *name, int op);
 
+/* "PATH[:REF]" as oci: and oci-archive: names write it: REF is what
+ * follows the last ':' when that part has no '/' (a path may hold ':' only
+ * before its last '/'). *ret_path is malloc'd (set even on -EINVAL, for
+ * an empty PATH or REF); *ret_ref points into it or stays NULL. */
+int ls_split_ref(const char *s, char **ret_path, const char **ret_ref);
+
 /* Tell the progress callback, if any. */
 void ls_progress_report(struct ls_store *s, const char *what, size_t item,
 			size_t nitems, uint64_t done, uint64_t total);

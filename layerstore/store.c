@@ -258,3 +258,18 @@ void ls_progress_report(struct ls_store *s, const char *what, size_t item,
 	if (s->progress)
 		s->progress(s->progress_arg, &p);
 }
+
+int ls_split_ref(const char *s, char **ret_path, const char **ret_ref)
+{
+	char *path = strdup(s), *colon;
+
+	*ret_path = path;
+	if (!path)
+		return -ENOMEM;
+	colon = strrchr(path, ':');
+	if (colon && !strchr(colon, '/')) {
+		*colon = '\0';
+		*ret_ref = colon + 1;
+	}
+	return !*path || (*ret_ref && !**ret_ref) ? -EINVAL : 0;
+}
