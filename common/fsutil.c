@@ -240,6 +240,13 @@ int cu_rm_rf_at(int dirfd, const char *name)
 	return r;
 }
 
+int cu_mkdir_at(int dirfd, const char *name, mode_t mode)
+{
+	if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 int cu_mkdir_p(const char *path, mode_t mode)
 {
 	_cleanup_free_ char *p = strdup(path);

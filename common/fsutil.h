@@ -46,6 +46,9 @@ DIR *cu_opendir_at(int dirfd, const char *path);
 /* Remove a tree below dirfd/name (name itself too). A missing name is 0. */
 int cu_rm_rf_at(int dirfd, const char *name);
 
+/* mkdirat that is content with a directory already there: 0 or -errno. */
+int cu_mkdir_at(int dirfd, const char *name, mode_t mode);
+
 /* mkdir -p of a relative or absolute path (each component mode). */
 int cu_mkdir_p(const char *path, mode_t mode);
 

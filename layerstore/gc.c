@@ -389,26 +389,12 @@ static int sweep(struct sweep *w)
 	return r;
 }
 
-/* Exclusive gc lease: waits for in-flight operations. */
-static int gc_lock(struct ls_store *s)
-{
-	int fd;
-
-	ls_store_release(s);
-	fd = ls_lock_file(s, "gc", LOCK_EX);
-	if (fd < 0)
-		return fd;
-	s->gcfd = fd;
-	s->gc_held = LOCK_EX;
-	return 0;
-}
-
 int ls_gc(struct ls_store *s, int dry_run, struct ls_gc_report *ret)
 {
 	struct marks m = { 0 };
 	struct ls_gc_report rep = { 0 };
 	struct sweep w = { s, &m, NULL, dry_run, &rep };
-	int r = gc_lock(s);
+	int r = ls_store_lease(s, LOCK_EX);
 
 	s->err[0] = '\0';
 	if (r == 0)
@@ -434,7 +420,7 @@ int ls_rmi(struct ls_store *s, const char *ref, int force,
 	struct ls_index idx = { 0 };
 	const struct ls_descriptor *d;
 	struct set only = { 0 };
-	int r = gc_lock(s);
+	int r = ls_store_lease(s, LOCK_EX);
 
 	s->err[0] = '\0';
 	if (r == 0)

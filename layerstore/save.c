@@ -114,11 +114,6 @@ static int dir_blob(struct save *w, const char *digest, size_t item)
 	return r;
 }
 
-static int ensure_dir_at(int dirfd, const char *name)
-{
-	return mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 static int save_dir(struct save *w, const char *dir, const char *ref)
 {
 	_cleanup_free_ char *buf = NULL, *err = NULL, *out = NULL;
@@ -131,9 +126,9 @@ static int save_dir(struct save *w, const char *dir, const char *ref)
 	w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w->dirfd < 0)
 		return ls_fail(w->s, -errno, "cannot open '%s'", dir);
-	r = ensure_dir_at(w->dirfd, "blobs");
+	r = cu_mkdir_at(w->dirfd, "blobs", 0755);
 	if (r == 0)
-		r = ensure_dir_at(w->dirfd, "blobs/sha256");
+		r = cu_mkdir_at(w->dirfd, "blobs/sha256", 0755);
 	if (r == 0 &&
 	    faccessat(w->dirfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 		r = cu_atomic_write_at(w->dirfd, "oci-layout", OCI_LAYOUT,

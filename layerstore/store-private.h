@@ -32,6 +32,10 @@ int ls_lock_file(struct ls_store *s, const char *name, int op);
  * an empty PATH or REF); *ret_ref points into it or stays NULL. */
 int ls_split_ref(const char *s, char **ret_path, const char **ret_ref);
 
+/* Take the gc lease as OP: LOCK_SH (ls_store_hold) or LOCK_EX (gc, which
+ * thus waits for operations in flight), dropping any lease held. */
+int ls_store_lease(struct ls_store *s, int op);
+
 /* Tell the progress callback, if any. */
 void ls_progress_report(struct ls_store *s, const char *what, size_t item,
 			size_t nitems, uint64_t done, uint64_t total);

@@ -82,13 +82,6 @@ static int ensure_file(int dirfd, const char *name, const char *content)
 	return cu_atomic_write_at(dirfd, name, content, strlen(content), 0644);
 }
 
-static int ensure_dir(int dirfd, const char *name)
-{
-	if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* Open a directory of the store, refusing symlinks: the store's own paths
  * must never lead outside it. */
 static int open_dir(struct ls_store *s, int dirfd, const char *name, int *ret)
@@ -108,7 +101,7 @@ static int create_layout(struct ls_store *s)
 	int r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-		r = ensure_dir(s->rootfd, dirs[i]);
+		r = cu_mkdir_at(s->rootfd, dirs[i], 0755);
 		if (r < 0)
 			return ls_fail(s, r, "cannot create '%s/%s'", s->root,
 				       dirs[i]);
@@ -218,18 +211,22 @@ int ls_lock_file(struct ls_store *s, const char *name, int op)
 	}
 }
 
-int ls_store_hold(struct ls_store *s)
+int ls_store_lease(struct ls_store *s, int op)
 {
 	int fd;
 
-	if (s->gc_held)
-		return 0;
-	fd = ls_lock_file(s, "gc", LOCK_SH);
+	ls_store_release(s);
+	fd = ls_lock_file(s, "gc", op);
 	if (fd < 0)
 		return fd;
 	s->gcfd = fd;
-	s->gc_held = LOCK_SH;
+	s->gc_held = op;
 	return 0;
+}
+
+int ls_store_hold(struct ls_store *s)
+{
+	return s->gc_held ? 0 : ls_store_lease(s, LOCK_SH);
 }
 
 void ls_store_release(struct ls_store *s)
