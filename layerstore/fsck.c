@@ -143,7 +143,7 @@ static int check_blobs(struct fsck *f)
 /* ---- images ------------------------------------------------------------- */
 
 static int check_manifest(struct fsck *f, const char *ref, const char *digest,
-			  int depth);
+			  enum ls_media kind, int depth);
 
 static void check_image(struct fsck *f, const char *ref, const char *digest,
 			const char *mbuf, size_t mlen)
@@ -186,24 +186,21 @@ out:
 	ls_config_free(&c);
 }
 
+/* What a descriptor names: an image, or an index of them (the kind its
+ * media type says). */
 static int check_manifest(struct fsck *f, const char *ref, const char *digest,
-			  int depth)
+			  enum ls_media kind, int depth)
 {
 	_cleanup_free_ char *buf = NULL, *err = NULL;
 	struct ls_index idx = { 0 };
-	struct json_object *o, *x;
 	size_t len;
-	int is_index;
 
 	add_blob(f, digest);
 	if (ls_blob_read(f->s, digest, LS_JSON_MAX, &buf, &len) < 0) {
 		finding(f, ref, 0, "%s", ls_store_error(f->s));
 		return 0;
 	}
-	o = json_tokener_parse(buf);
-	is_index = o && json_object_object_get_ex(o, "manifests", &x);
-	json_object_put(o);
-	if (!is_index) {
+	if (kind != LS_MT_INDEX) {
 		check_image(f, ref, digest, buf, len);
 		return 0;
 	}
@@ -213,7 +210,8 @@ static int check_manifest(struct fsck *f, const char *ref, const char *digest,
 		return 0;
 	}
 	for (size_t i = 0; i < idx.n; i++)
-		check_manifest(f, ref, idx.manifests[i].digest, depth + 1);
+		check_manifest(f, ref, idx.manifests[i].digest,
+			       idx.manifests[i].kind, depth + 1);
 	ls_index_free(&idx);
 	return 0;
 }
@@ -233,7 +231,8 @@ static int check_images(struct fsck *f)
 					  idx.manifests[i].digest;
 
 		f->rep.images++;
-		check_manifest(f, ref, idx.manifests[i].digest, 0);
+		check_manifest(f, ref, idx.manifests[i].digest,
+			       idx.manifests[i].kind, 0);
 	}
 	ls_index_free(&idx);
 	return 0;

@@ -87,7 +87,7 @@ static void marks_free(struct marks *m)
 }
 
 static int mark_manifest(struct ls_store *s, struct marks *m,
-			 const char *digest, int depth);
+			 const char *digest, enum ls_media kind, int depth);
 
 /* A manifest: itself, its config, its layer blobs and diffIDs. */
 static int mark_image(struct ls_store *s, struct marks *m, const char *digest)
@@ -128,32 +128,28 @@ static int mark_index(struct ls_store *s, struct marks *m, const char *digest,
 	if (r == 0 && (r = ls_index_parse(buf, len, &idx, &err)) < 0)
 		ls_fail(s, r, "index '%s': %s", digest, err);
 	for (size_t i = 0; r == 0 && i < idx.n; i++)
-		r = mark_manifest(s, m, idx.manifests[i].digest, depth + 1);
+		r = mark_manifest(s, m, idx.manifests[i].digest,
+				  idx.manifests[i].kind, depth + 1);
 	ls_index_free(&idx);
 	return r;
 }
 
+/* What a descriptor names: an image, or an index of them (the kind its
+ * media type says; a document that is not what it claims fails to parse,
+ * and gc then removes nothing). */
 static int mark_manifest(struct ls_store *s, struct marks *m,
-			 const char *digest, int depth)
+			 const char *digest, enum ls_media kind, int depth)
 {
-	_cleanup_free_ char *buf = NULL;
-	struct json_object *o, *mt;
-	size_t len;
-	int r, is_index;
+	int r;
 
 	if (depth > 4)
 		return ls_fail(s, -ELOOP, "indexes nested too deep at '%s'",
 			       digest);
 	r = set_add(&m->blobs, digest);
-	if (r == 0)
-		r = ls_blob_read(s, digest, LS_JSON_MAX, &buf, &len);
 	if (r < 0)
 		return r;
-	o = json_tokener_parse(buf);
-	is_index = o && json_object_object_get_ex(o, "manifests", &mt);
-	json_object_put(o);
-	return is_index ? mark_index(s, m, digest, depth) :
-			  mark_image(s, m, digest);
+	return kind == LS_MT_INDEX ? mark_index(s, m, digest, depth) :
+				     mark_image(s, m, digest);
 }
 
 /* containers/ID/container.json: {"image": DIGEST, "layers": [DIFFID...]} */
@@ -177,7 +173,8 @@ static int mark_container(struct ls_store *s, struct marks *m, int cfd,
 		return ls_fail(s, -EBADMSG, "container '%s': bad JSON", id);
 	if (json_object_object_get_ex(o, "image", &v) &&
 	    json_object_is_type(v, json_type_string))
-		r = mark_manifest(s, m, json_object_get_string(v), 0);
+		r = mark_manifest(s, m, json_object_get_string(v),
+				  LS_MT_MANIFEST, 0);
 	if (r == 0 && json_object_object_get_ex(o, "layers", &v) &&
 	    json_object_is_type(v, json_type_array))
 		for (size_t i = 0; r == 0 && i < json_object_array_length(v);
@@ -230,7 +227,8 @@ static int mark_all(struct ls_store *s, struct marks *m)
 	int r = ls_index_load(s, &idx);
 
 	for (size_t i = 0; r == 0 && i < idx.n; i++)
-		r = mark_manifest(s, m, idx.manifests[i].digest, 0);
+		r = mark_manifest(s, m, idx.manifests[i].digest,
+				  idx.manifests[i].kind, 0);
 	ls_index_free(&idx);
 	if (r == 0) {
 		r = each_entry(s->rootfd, "containers", cont_one, &w);
@@ -431,7 +429,7 @@ int ls_rmi(struct ls_store *s, const char *ref, int force,
 		r = ls_fail(s, -ENOENT, "no image '%s'", ref);
 	/* what the image holds (a broken image is untagged all the same;
 	 * what it held is left to gc), and whether a container uses it */
-	if (r == 0 && mark_manifest(s, &gone, d->digest, 0) < 0) {
+	if (r == 0 && mark_manifest(s, &gone, d->digest, d->kind, 0) < 0) {
 		marks_free(&gone);
 		r = set_add(&gone.blobs, d->digest);
 	}
