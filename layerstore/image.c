@@ -131,14 +131,43 @@ int ls_image_from_manifest(struct ls_store *s, const char *ref,
 	return 0;
 }
 
+/* The image an index.json entry names: its manifest, or for an image
+ * index (as skopeo may write into the store) this machine's manifest. */
+static int from_descriptor(struct ls_store *s, const struct ls_descriptor *d,
+			   struct ls_image **ret)
+{
+	_cleanup_free_ char *buf = NULL, *err = NULL;
+	const struct ls_descriptor *p;
+	struct ls_index sub = { 0 };
+	size_t len;
+	int r;
+
+	if (d->kind != LS_MT_INDEX)
+		return ls_image_from_manifest(s, d->ref_name, d->digest, ret);
+	r = read_json(s, d->digest, &buf, &len);
+	if (r == 0 && (r = ls_index_parse(buf, len, &sub, &err)) < 0)
+		ls_fail(s, r, "index '%s': %s", d->digest, err);
+	if (r == 0) {
+		p = ls_index_pick_platform(&sub);
+		r = p ? ls_image_from_manifest(s, d->ref_name, p->digest, ret) :
+			ls_fail(s, -ENOENT, "index '%s' has no linux/%s image",
+				d->digest, ls_host_arch());
+	}
+	ls_index_free(&sub);
+	return r;
+}
+
 int ls_image_get(struct ls_store *s, const char *ref, struct ls_image **ret)
 {
 	struct ls_index idx = { 0 };
 	const struct ls_descriptor *d;
+	int was_locked = s->locked;
 	int r = ls_store_lock(s, 0);
 
 	if (r == 0)
 		r = ls_index_load(s, &idx);
+	if (!was_locked)
+		ls_store_unlock(s);
 	if (r < 0)
 		return r;
 	d = ls_index_find_ref(&idx, ref);
@@ -148,7 +177,7 @@ int ls_image_get(struct ls_store *s, const char *ref, struct ls_image **ret)
 	if (!d)
 		r = ls_fail(s, -ENOENT, "no image '%s' in '%s'", ref, s->root);
 	else
-		r = ls_image_from_manifest(s, d->ref_name, d->digest, ret);
+		r = from_descriptor(s, d, ret);
 	ls_index_free(&idx);
 	return r;
 }
@@ -158,18 +187,20 @@ int ls_images_list(struct ls_store *s, struct ls_image ***ret, size_t *ret_n)
 	struct ls_index idx = { 0 };
 	struct ls_image **v;
 	size_t n = 0;
+	int was_locked = s->locked;
 	int r = ls_store_lock(s, 0);
 
 	if (r == 0)
 		r = ls_index_load(s, &idx);
+	if (!was_locked)
+		ls_store_unlock(s);
 	if (r < 0)
 		return r;
 	v = calloc(idx.n + 1, sizeof(*v));
 	if (!v)
 		r = ls_fail(s, -ENOMEM, "cannot list images");
 	for (size_t i = 0; r == 0 && i < idx.n; i++) {
-		r = ls_image_from_manifest(s, idx.manifests[i].ref_name,
-					   idx.manifests[i].digest, &v[n]);
+		r = from_descriptor(s, &idx.manifests[i], &v[n]);
 		n += r == 0;
 	}
 	ls_index_free(&idx);

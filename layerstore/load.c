@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -427,19 +426,6 @@ static void progress(void *arg, uint64_t bytes)
 
 /* ---- OCI sources -------------------------------------------------------- */
 
-static const char *host_arch(void)
-{
-	static struct utsname u;
-
-	if (uname(&u) < 0)
-		return "amd64";
-	if (!strcmp(u.machine, "x86_64"))
-		return "amd64";
-	if (!strcmp(u.machine, "aarch64"))
-		return "arm64";
-	return u.machine;
-}
-
 /* The source's manifest descriptor for REF (or its only one). */
 static int pick(struct load *l, const struct ls_index *idx,
 		struct ls_descriptor *ret)
@@ -474,18 +460,10 @@ static int pick_platform(struct load *l, const char *digest,
 	r = ls_index_parse(buf, len, &sub, &err);
 	if (r < 0)
 		return ls_fail(l->s, r, "index '%s': %s", digest, err);
-	r = ls_fail(l->s, -ENOENT, "index '%s' has no linux/%s image", digest,
-		    host_arch());
-	for (size_t i = 0; i < sub.n; i++) {
-		const struct ls_descriptor *d = &sub.manifests[i];
-
-		if (d->kind == LS_MT_MANIFEST &&
-		    (!d->os || !strcmp(d->os, "linux")) &&
-		    (!d->arch || !strcmp(d->arch, host_arch()))) {
-			r = ls_descriptor_copy(ret, d);
-			break;
-		}
-	}
+	r = ls_index_pick_platform(&sub) ?
+		    ls_descriptor_copy(ret, ls_index_pick_platform(&sub)) :
+		    ls_fail(l->s, -ENOENT, "index '%s' has no linux/%s image",
+			    digest, ls_host_arch());
 	ls_index_free(&sub);
 	return r;
 }
@@ -683,7 +661,7 @@ static int stage_bare(struct load *l, const char *path,
 	ids[0] = res.diff_id;
 	if (asprintf(&by, "layerctl load %s", l->dir) < 0)
 		return -ENOMEM;
-	r = ls_config_new(host_arch(), created, by, ids, 1, &cfg, &clen);
+	r = ls_config_new(ls_host_arch(), created, by, ids, 1, &cfg, &clen);
 	if (r == 0)
 		r = put_doc(l, cfg, clen, digest);
 	if (r < 0)

@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <sys/utsname.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -916,4 +917,30 @@ int ls_index_set_ref(struct ls_index *idx, const char *ref,
 		v[idx->n++] = d;
 	}
 	return 0;
+}
+
+const char *ls_host_arch(void)
+{
+	static struct utsname u;
+
+	if (uname(&u) < 0)
+		return "amd64";
+	if (!strcmp(u.machine, "x86_64"))
+		return "amd64";
+	if (!strcmp(u.machine, "aarch64"))
+		return "arm64";
+	return u.machine;
+}
+
+const struct ls_descriptor *ls_index_pick_platform(const struct ls_index *idx)
+{
+	for (size_t i = 0; i < idx->n; i++) {
+		const struct ls_descriptor *d = &idx->manifests[i];
+
+		if (d->kind == LS_MT_MANIFEST &&
+		    (!d->os || !strcmp(d->os, "linux")) &&
+		    (!d->arch || !strcmp(d->arch, ls_host_arch())))
+			return d;
+	}
+	return NULL;
 }

@@ -91,6 +91,11 @@ int ls_index_remove_ref(struct ls_index *idx, const char *ref);
 const struct ls_descriptor *ls_index_find_ref(const struct ls_index *idx,
 					      const char *ref);
 
+/* The OCI architecture name of this machine ("amd64", "arm64", ...), and
+ * the manifest of a multi-platform index for it (linux), or NULL. */
+const char *ls_host_arch(void);
+const struct ls_descriptor *ls_index_pick_platform(const struct ls_index *idx);
+
 int ls_descriptor_copy(struct ls_descriptor *dst,
 		       const struct ls_descriptor *src);
 void ls_descriptor_free(struct ls_descriptor *d);

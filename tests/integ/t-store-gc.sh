@@ -148,4 +148,25 @@ lc rmi broken >/dev/null
 lc gc >/dev/null
 lc fsck >/dev/null
 lc inspect base >/dev/null
+
+# a ref to an image index (as skopeo may write into the store): gc keeps
+# what its manifests use, fsck checks through it
+python3 - "$S" <<'EOF'
+import hashlib, json, sys
+p = sys.argv[1] + "/index.json"
+idx = json.load(open(p))
+m = [x for x in idx["manifests"] if x["annotations"]["org.opencontainers.image.ref.name"] == "base"][0]
+sub = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+       "manifests": [{"mediaType": m["mediaType"], "digest": m["digest"], "size": m["size"],
+                      "platform": {"architecture": "amd64", "os": "linux"}}]}
+b = json.dumps(sub).encode()
+d = "sha256:" + hashlib.sha256(b).hexdigest()
+open(sys.argv[1] + "/blobs/sha256/" + d[7:], "wb").write(b)
+idx["manifests"] = [{"mediaType": sub["mediaType"], "digest": d, "size": len(b),
+                     "annotations": {"org.opencontainers.image.ref.name": "multi"}}]
+json.dump(idx, open(p, "w"))
+EOF
+lc gc >/dev/null
+assert_eq "$(nlayers)" 1 "gc keeps the layer an index's manifest uses"
+lc fsck >/dev/null
 echo "t-store-gc: ok"
