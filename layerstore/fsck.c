@@ -41,8 +41,8 @@ struct fsck {
 	/* diffID -> a blob that should give it, from the images */
 	char (*map)[2][LS_DIGEST_STR_LEN + 1];
 	size_t nmap;
-	char (*blobs)[LS_DIGEST_HEX_LEN + 1]; /* referenced blobs */
-	size_t nblobs;
+	struct ls_set blobs;  /* referenced blobs */
+	struct ls_set layers; /* diffIDs the images use */
 };
 
 __attribute__((format(printf, 4, 5))) static void
@@ -62,18 +62,6 @@ finding(struct fsck *f, const char *object, int repaired, const char *fmt, ...)
 		f->fn(f->arg, &x);
 }
 
-static int add_blob(struct fsck *f, const char *digest)
-{
-	void *v = realloc(f->blobs, (f->nblobs + 1) * sizeof(*f->blobs));
-
-	if (!v)
-		return -ENOMEM;
-	f->blobs = v;
-	snprintf(f->blobs[f->nblobs++], LS_DIGEST_HEX_LEN + 1, "%s",
-		 digest + 7);
-	return 0;
-}
-
 static int add_map(struct fsck *f, const char *diff_id, const char *blob)
 {
 	void *v = realloc(f->map, (f->nmap + 1) * sizeof(*f->map));
@@ -85,14 +73,6 @@ static int add_map(struct fsck *f, const char *diff_id, const char *blob)
 	snprintf(f->map[f->nmap][1], LS_DIGEST_STR_LEN + 1, "%s", blob);
 	f->nmap++;
 	return 0;
-}
-
-static bool referenced(struct fsck *f, const char *hex)
-{
-	for (size_t i = 0; i < f->nblobs; i++)
-		if (!strcmp(f->blobs[i], hex))
-			return true;
-	return false;
 }
 
 /* ---- blobs -------------------------------------------------------------- */
@@ -134,7 +114,7 @@ static int check_blobs(struct fsck *f)
 			finding(f, want, 0,
 				"corrupt: hashes to '%s' (load the image again)",
 				got);
-		else if (!referenced(f, de->d_name))
+		else if (!ls_set_has(&f->blobs, de->d_name))
 			f->rep.garbage++;
 	}
 	return errno ? ls_fail(f->s, -errno, "cannot read blobs") : 0;
@@ -158,9 +138,9 @@ static void check_image(struct fsck *f, const char *ref, const char *digest,
 		finding(f, ref, 0, "manifest '%s': %s", digest, err);
 		return;
 	}
-	add_blob(f, m.config.digest);
+	ls_set_add(&f->blobs, m.config.digest);
 	for (size_t i = 0; i < m.nlayers; i++) {
-		add_blob(f, m.layers[i].digest);
+		ls_set_add(&f->blobs, m.layers[i].digest);
 		if (ls_blob_exists(f->s, m.layers[i].digest) != 1)
 			finding(f, ref, 0, "layer blob '%s' is missing",
 				m.layers[i].digest);
@@ -180,7 +160,8 @@ static void check_image(struct fsck *f, const char *ref, const char *digest,
 		finding(f, ref, 0, "manifest has %zu layers, config %zu",
 			m.nlayers, c.ndiff);
 	for (size_t i = 0; i < c.ndiff && i < m.nlayers; i++)
-		add_map(f, c.diff_ids[i], m.layers[i].digest);
+		if (add_map(f, c.diff_ids[i], m.layers[i].digest) == 0)
+			ls_set_add(&f->layers, c.diff_ids[i]);
 out:
 	ls_manifest_free(&m);
 	ls_config_free(&c);
@@ -195,7 +176,7 @@ static int check_manifest(struct fsck *f, const char *ref, const char *digest,
 	struct ls_index idx = { 0 };
 	size_t len;
 
-	add_blob(f, digest);
+	ls_set_add(&f->blobs, digest);
 	if (ls_blob_read(f->s, digest, LS_JSON_MAX, &buf, &len) < 0) {
 		finding(f, ref, 0, "%s", ls_store_error(f->s));
 		return 0;
@@ -405,14 +386,10 @@ static int check_layers(struct fsck *f)
 	if (!(d = cu_opendir_at(f->s->rootfd, "layers")))
 		return ls_fail(f->s, -errno, "cannot read layers");
 	while ((errno = 0, de = readdir(d))) {
-		bool used = false;
-
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		for (size_t i = 0; i < f->nmap && !used; i++)
-			used = !strcmp(f->map[i][0] + 7, de->d_name);
 		check_layer(f, de->d_name, true);
-		if (!used)
+		if (!ls_set_has(&f->layers, de->d_name))
 			f->rep.garbage++;
 	}
 	/* layers an image needs that are not there */
@@ -461,7 +438,8 @@ int ls_fsck(struct ls_store *s, int repair,
 	if (!held)
 		ls_store_release(s);
 	free(f.map);
-	free(f.blobs);
+	ls_set_free(&f.blobs);
+	ls_set_free(&f.layers);
 	if (r == 0 && ret)
 		*ret = f.rep;
 	return r;

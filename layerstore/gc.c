@@ -29,61 +29,15 @@
 #include "oci.h"
 #include "store-private.h"
 
-/* A set of hex names (blobs or diffIDs): append, then sort once. */
-struct set {
-	char (*v)[LS_DIGEST_HEX_LEN + 1];
-	size_t n, cap;
-	bool sorted;
-};
-
-static int set_add(struct set *s, const char *digest)
-{
-	const char *hex = ls_digest_hex(digest);
-
-	if (!hex)
-		return -EINVAL;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		void *v = realloc(s->v, cap * sizeof(*s->v));
-
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
-	memcpy(s->v[s->n++], hex, LS_DIGEST_HEX_LEN + 1);
-	s->sorted = false;
-	return 0;
-}
-
-static int cmp_hex(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-static bool set_has(struct set *s, const char *hex)
-{
-	if (!s->sorted && s->n)
-		qsort(s->v, s->n, sizeof(*s->v), cmp_hex);
-	s->sorted = true;
-	return s->n && bsearch(hex, s->v, s->n, sizeof(*s->v), cmp_hex);
-}
-
-static void set_free(struct set *s)
-{
-	free(s->v);
-	*s = (struct set){ 0 };
-}
-
 struct marks {
-	struct set blobs, layers;
+	struct ls_set blobs, layers;
 	size_t *uses; /* per layer mark: for ls_layers_list */
 };
 
 static void marks_free(struct marks *m)
 {
-	set_free(&m->blobs);
-	set_free(&m->layers);
+	ls_set_free(&m->blobs);
+	ls_set_free(&m->layers);
 }
 
 static int mark_manifest(struct ls_store *s, struct marks *m,
@@ -101,16 +55,16 @@ static int mark_image(struct ls_store *s, struct marks *m, const char *digest)
 	if (r == 0 && (r = ls_manifest_parse(mbuf, len, &man, &err)) < 0)
 		ls_fail(s, r, "manifest '%s': %s", digest, err);
 	if (r == 0)
-		r = set_add(&m->blobs, man.config.digest);
+		r = ls_set_add(&m->blobs, man.config.digest);
 	for (size_t i = 0; r == 0 && i < man.nlayers; i++)
-		r = set_add(&m->blobs, man.layers[i].digest);
+		r = ls_set_add(&m->blobs, man.layers[i].digest);
 	if (r == 0)
 		r = ls_blob_read(s, man.config.digest, LS_JSON_MAX, &cbuf,
 				 &len);
 	if (r == 0 && (r = ls_config_parse(cbuf, len, &c, &err)) < 0)
 		ls_fail(s, r, "config '%s': %s", man.config.digest, err);
 	for (size_t i = 0; r == 0 && i < c.ndiff; i++)
-		r = set_add(&m->layers, c.diff_ids[i]);
+		r = ls_set_add(&m->layers, c.diff_ids[i]);
 	ls_manifest_free(&man);
 	ls_config_free(&c);
 	return r;
@@ -145,7 +99,7 @@ static int mark_manifest(struct ls_store *s, struct marks *m,
 	if (depth > 4)
 		return ls_fail(s, -ELOOP, "indexes nested too deep at '%s'",
 			       digest);
-	r = set_add(&m->blobs, digest);
+	r = ls_set_add(&m->blobs, digest);
 	if (r < 0)
 		return r;
 	return kind == LS_MT_INDEX ? mark_index(s, m, digest, depth) :
@@ -179,9 +133,10 @@ static int mark_container(struct ls_store *s, struct marks *m, int cfd,
 	    json_object_is_type(v, json_type_array))
 		for (size_t i = 0; r == 0 && i < json_object_array_length(v);
 		     i++)
-			r = set_add(&m->layers,
-				    json_object_get_string(
-					    json_object_array_get_idx(v, i)));
+			r = ls_set_add(&m->layers,
+				       json_object_get_string(
+					       json_object_array_get_idx(v,
+									 i)));
 	json_object_put(o);
 	if (r == -EINVAL)
 		return ls_fail(s, -EBADMSG, "container '%s': bad digest", id);
@@ -249,7 +204,7 @@ static int mark_all(struct ls_store *s, struct marks *m)
 struct sweep {
 	struct ls_store *s;
 	struct marks *m;
-	struct set *only; /* rmi: consider these only (NULL: everything) */
+	struct ls_set *only; /* rmi: consider these only (NULL: everything) */
 	int dry_run;
 	struct ls_gc_report *rep;
 };
@@ -281,7 +236,8 @@ static int sweep_blob(void *arg, int dfd, const char *name)
 	struct sweep *w = arg;
 	struct stat st;
 
-	if (set_has(&w->m->blobs, name) || (w->only && !set_has(w->only, name)))
+	if (ls_set_has(&w->m->blobs, name) ||
+	    (w->only && !ls_set_has(w->only, name)))
 		return 0;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
@@ -319,8 +275,8 @@ static int sweep_layer(void *arg, int dfd, const char *name)
 	_cleanup_close_ int lockfd = -1;
 	uint64_t bytes;
 
-	if (set_has(&w->m->layers, name) ||
-	    (w->only && !set_has(w->only, name)))
+	if (ls_set_has(&w->m->layers, name) ||
+	    (w->only && !ls_set_has(w->only, name)))
 		return 0;
 	if (layer_busy(dfd, name, &lockfd)) {
 		w->rep->in_use++;
@@ -417,7 +373,7 @@ int ls_rmi(struct ls_store *s, const char *ref, int force,
 	struct sweep w = { s, &m, NULL, 0, &rep };
 	struct ls_index idx = { 0 };
 	const struct ls_descriptor *d;
-	struct set only = { 0 };
+	struct ls_set only = { 0 };
 	int r = ls_store_lease(s, LOCK_EX);
 
 	s->err[0] = '\0';
@@ -431,14 +387,14 @@ int ls_rmi(struct ls_store *s, const char *ref, int force,
 	 * what it held is left to gc), and whether a container uses it */
 	if (r == 0 && mark_manifest(s, &gone, d->digest, d->kind, 0) < 0) {
 		marks_free(&gone);
-		r = set_add(&gone.blobs, d->digest);
+		r = ls_set_add(&gone.blobs, d->digest);
 	}
 	if (r == 0) {
 		struct marks cm = { 0 };
 		struct cont_walk cw = { s, &cm };
 
 		r = each_entry(s->rootfd, "containers", cont_one, &cw);
-		if (r == 0 && !force && set_has(&cm.blobs, d->digest + 7))
+		if (r == 0 && !force && ls_set_has(&cm.blobs, d->digest + 7))
 			r = ls_fail(s, -EBUSY,
 				    "image '%s' is used by a container "
 				    "(layerctl rm it first, or --force)",
@@ -450,12 +406,12 @@ int ls_rmi(struct ls_store *s, const char *ref, int force,
 	/* then remove what only it used */
 	if (r == 0) {
 		only = gone.blobs;
-		gone.blobs = (struct set){ 0 };
+		gone.blobs = (struct ls_set){ 0 };
 		for (size_t i = 0; r == 0 && i < gone.layers.n; i++) {
 			char dg[LS_DIGEST_STR_LEN + 1];
 
 			snprintf(dg, sizeof(dg), "sha256:%s", gone.layers.v[i]);
-			r = set_add(&only, dg);
+			r = ls_set_add(&only, dg);
 		}
 	}
 	if (r == 0)
@@ -468,7 +424,7 @@ int ls_rmi(struct ls_store *s, const char *ref, int force,
 	ls_index_free(&idx);
 	marks_free(&m);
 	marks_free(&gone);
-	set_free(&only);
+	ls_set_free(&only);
 	if (r == 0 && ret)
 		*ret = rep;
 	return r;

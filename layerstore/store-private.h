@@ -3,6 +3,8 @@
 #ifndef LS_STORE_PRIVATE_H
 #define LS_STORE_PRIVATE_H
 
+#include <stdbool.h>
+
 #include "layerstore.h"
 
 struct ls_store {
@@ -31,6 +33,18 @@ int ls_lock_file(struct ls_store *s, const char *name, int op);
  * before its last '/'). *ret_path is malloc'd (set even on -EINVAL, for
  * an empty PATH or REF); *ret_ref points into it or stays NULL. */
 int ls_split_ref(const char *s, char **ret_path, const char **ret_ref);
+
+/* A set of digests, kept as hex (blobs or diffIDs): append, then look up
+ * (sorted once, at the first lookup after a change). Zero-initialised is
+ * empty. ls_set_add: -EINVAL for an invalid digest. */
+struct ls_set {
+	char (*v)[LS_DIGEST_HEX_LEN + 1];
+	size_t n, cap;
+	bool sorted;
+};
+int ls_set_add(struct ls_set *s, const char *digest);
+bool ls_set_has(struct ls_set *s, const char *hex);
+void ls_set_free(struct ls_set *s);
 
 /* Take the gc lease as OP: LOCK_SH (ls_store_hold) or LOCK_EX (gc, which
  * thus waits for operations in flight), dropping any lease held. */
