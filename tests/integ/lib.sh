@@ -11,7 +11,8 @@
 #     the test's process group on timeout, then SIGKILL 0.5 s later, so the
 #     cleanup is quick): it unmounts every mount the test made, kills only
 #     the PIDs the test started, then removes $T;
-#   * lfs_mount / lfs_umount for layerfs, ovl_mount / ovl_umount for the
+#   * lfs_bg / lfs_forget for background processes, lfs_mount /
+#     lfs_umount for layerfs, ovl_mount / ovl_umount for the
 #     kernel overlayfs as a reference;
 #   * need_* (exit 77 = skip, only when the machine really lacks it);
 #   * fail and assert_* helpers.
@@ -195,6 +196,19 @@ lfs_bg()
 	"$@" &
 	LFS_BG_PID=$!
 	_lfs_pids+=("$LFS_BG_PID")
+}
+
+# After waiting for a PID lfs_bg started: drop it from the cleanup's list,
+# lest the cleanup signal whatever process reuses the number later (tests
+# that start thousands of processes; pid_max may be 32768).
+lfs_forget()
+{
+	local p keep=()
+
+	for p in "${_lfs_pids[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	_lfs_pids=("${keep[@]}")
 }
 
 # lfs_mount MNT OPT[,OPT...] [OPT...]

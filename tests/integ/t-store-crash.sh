@@ -17,6 +17,8 @@
 #   CRASH_SEED    seed of $RANDOM, to replay a run (default: random, printed)
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=storelib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/storelib.sh"
 need_root
 need_cmd python3 tar sha256sum awk
 
@@ -32,95 +34,9 @@ lc() { "$LAYERCTL" --root "$S" "$@"; }
 
 # ---- the images -----------------------------------------------------------
 
-# gen.py LAYOUT BAREDIR SPEC: an OCI layout of gzip layers made of random
-# (incompressible) big files and many small files of varied modes, owners,
-# symlinks, hardlinks and whiteouts; each layer also as BAREDIR/NAME.tar.gz;
-# LAYOUT/../layers.json maps each layer name to its blob and diffID.
-cat >"$T/gen.py" <<'EOF'
-import gzip, hashlib, io, json, os, random, sys, tarfile
-
-out, bare, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-os.makedirs(out + "/blobs/sha256")
-os.makedirs(bare, exist_ok=True)
-with open(out + "/oci-layout", "w") as f:
-    json.dump({"imageLayoutVersion": "1.0.0"}, f)
-
-def put_blob(data):
-    d = hashlib.sha256(data).hexdigest()
-    with open(out + "/blobs/sha256/" + d, "wb") as f:
-        f.write(data)
-    return "sha256:" + d, len(data)
-
-def layer(name, ls):
-    rnd = random.Random(name)
-    buf = io.BytesIO()
-    t = tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT)
-    def add(path, typ=tarfile.REGTYPE, data=b"", mode=0o644, uid=0, gid=0,
-            link=""):
-        ti = tarfile.TarInfo(path)
-        ti.type, ti.mode, ti.uid, ti.gid = typ, mode, uid, gid
-        ti.mtime, ti.linkname = 1700000000, link
-        ti.size = len(data) if typ == tarfile.REGTYPE else 0
-        t.addfile(ti, io.BytesIO(data) if typ == tarfile.REGTYPE else None)
-    top = name
-    add(top, tarfile.DIRTYPE, mode=0o755)
-    for i in range(ls.get("big", 0)):
-        add(f"{top}/big{i}.bin", data=os.urandom(ls["big_mb"] << 20))
-    nf = ls.get("files", 0)
-    nd = max(1, nf // 100)
-    for d in range(nd):
-        add(f"{top}/d{d:03}", tarfile.DIRTYPE, mode=0o755, uid=d % 3 * 1000)
-    for i in range(nf):
-        p = f"{top}/d{i % nd:03}/f{i:05}"
-        add(p, data=rnd.randbytes(rnd.randrange(0, 4096)),
-            mode=rnd.choice([0o644, 0o600, 0o755, 0o4755]),
-            uid=i % 7, gid=i % 5)
-        if i % 97 == 0:
-            add(p + ".sym", tarfile.SYMTYPE, link=f"f{i:05}", mode=0o777)
-        if i % 101 == 0:
-            add(p + ".hard", tarfile.LNKTYPE, link=p)
-    for w in ls.get("whiteouts", []):
-        d, b = os.path.split(w)
-        add(os.path.join(d, ".wh." + b), mode=0)
-    t.close()
-    raw = buf.getvalue()
-    z = io.BytesIO()
-    with gzip.GzipFile(fileobj=z, mode="wb", compresslevel=1, mtime=0) as g:
-        g.write(raw)
-    blob, size = put_blob(z.getvalue())
-    os.link(out + "/blobs/sha256/" + blob[7:], f"{bare}/{name}.tar.gz")
-    return {"blob": blob, "size": size,
-            "diff_id": "sha256:" + hashlib.sha256(raw).hexdigest()}
-
-layers = {n: layer(n, ls) for n, ls in spec["layers"].items()}
-index = {"schemaVersion": 2, "manifests": []}
-for ref, names in spec["images"].items():
-    cfg = {"architecture": "amd64", "os": "linux", "config": {},
-           "rootfs": {"type": "layers",
-                      "diff_ids": [layers[n]["diff_id"] for n in names]},
-           "history": [{"created_by": "gen.py " + n} for n in names]}
-    cd, cs = put_blob(json.dumps(cfg).encode())
-    man = {"schemaVersion": 2,
-           "mediaType": "application/vnd.oci.image.manifest.v1+json",
-           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                      "digest": cd, "size": cs},
-           "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                       "digest": layers[n]["blob"], "size": layers[n]["size"]}
-                      for n in names]}
-    md, ms = put_blob(json.dumps(man).encode())
-    index["manifests"].append(
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json",
-         "digest": md, "size": ms,
-         "annotations": {"org.opencontainers.image.ref.name": ref}})
-with open(out + "/index.json", "w") as f:
-    json.dump(index, f)
-with open(os.path.dirname(out) + "/layers.json", "w") as f:
-    json.dump(layers, f)
-EOF
-
 # A = base + a1; B = base + b1 + b2 (base is shared: loading B finds it);
 # the bare source is b1 alone. About 100 MB of layers for B.
-python3 "$T/gen.py" "$T/src/img" "$T/src/bare" '{
+python3 "$SRCDIR/tests/integ/storeimg.py" "$T/src/img" "$T/src/bare" '{
   "layers": {
     "base": {"big": 1, "big_mb": 16, "files": 1500},
     "a1":   {"files": 400, "whiteouts": ["base/d001/f00001"]},
@@ -129,18 +45,6 @@ python3 "$T/gen.py" "$T/src/img" "$T/src/bare" '{
              "whiteouts": ["base/big0.bin", "base/d002/f00002"]}},
   "images": {"A": ["base", "a1"], "B": ["base", "b1", "b2"]}}'
 (cd "$T/src/img" && tar -cf "$T/src/img.tar" oci-layout index.json blobs)
-
-diff_id() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["diff_id"][7:])' "$T/src/layers.json" "$1"; }
-
-# Describe a tree: type, mode, owner, size, links, target; file contents.
-describe()
-{
-	(
-		cd "$1"
-		find . -mindepth 1 -printf '%P %y %m %U:%G %s %n %l\n' | LC_ALL=C sort
-		find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2
-	) | sha256sum
-}
 
 # The source's tree of each layer (tar's extraction), by diffID hex.
 declare -A tree=()
@@ -321,19 +225,6 @@ while True:
     time.sleep(0.001 if mode == "at" else 0.0002)
 EOF2
 
-# After wait: drop PID from the cleanup's list (lib.sh's _lfs_pids), lest
-# the cleanup signal whatever process reuses the number later (this test
-# starts many, and pid_max may be 32768).
-forget_pid()
-{
-	local p keep=()
-
-	for p in "${_lfs_pids[@]}"; do
-		[ "$p" = "$1" ] || keep+=("$p")
-	done
-	_lfs_pids=("${keep[@]}")
-}
-
 # kill_at WHAT MODE ARG CMD...: run CMD in the background, and kill -9 it
 # (killer.py MODE ARG) unless it ends first. Sets KILLED (1 or 0) and
 # KILL_T: when it was killed, or ended, in seconds.
@@ -347,7 +238,7 @@ kill_at()
 	pid=$LFS_BG_PID
 	out=$(python3 "$T/killer.py" "$pid" "$t0" "$S" "$mode" "$arg" "$RANDOM")
 	{ wait "$pid"; } 2>/dev/null || st=$?
-	forget_pid "$pid"
+	lfs_forget "$pid"
 	KILL_T=${out#* }
 	# "killed": but it may have ended just before the signal
 	if [ "$st" -eq 137 ]; then
