@@ -174,22 +174,32 @@ static int cont_one(void *arg, int dfd, const char *name)
 	return mark_container(w->s, w->m, dfd, name);
 }
 
-/* Mark from every ref and container (index lock held). */
-static int mark_all(struct ls_store *s, struct marks *m)
+/* Mark what every container uses. */
+static int mark_containers(struct ls_store *s, struct marks *m)
 {
-	struct ls_index idx = { 0 };
 	struct cont_walk w = { s, m };
-	int r = ls_index_load(s, &idx);
+	int r = each_entry(s->rootfd, "containers", cont_one, &w);
 
-	for (size_t i = 0; r == 0 && i < idx.n; i++)
-		r = mark_manifest(s, m, idx.manifests[i].digest,
-				  idx.manifests[i].kind, 0);
-	ls_index_free(&idx);
-	if (r == 0) {
-		r = each_entry(s->rootfd, "containers", cont_one, &w);
-		if (r < 0 && !s->err[0])
-			ls_fail(s, r, "cannot read '%s/containers'", s->root);
-	}
+	if (r < 0 && !s->err[0])
+		ls_fail(s, r, "cannot read '%s/containers'", s->root);
+	return r;
+}
+
+/* Mark what every ref of idx names. */
+static int mark_refs(struct ls_store *s, struct marks *m,
+		     const struct ls_index *idx)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < idx->n; i++)
+		r = mark_manifest(s, m, idx->manifests[i].digest,
+				  idx->manifests[i].kind, 0);
+	return r;
+}
+
+/* A marking failure means gc cannot know what is used: say so. */
+static int mark_failed(struct ls_store *s, int r)
+{
 	if (r < 0 && r != -ENOMEM) {
 		size_t n = strlen(s->err);
 
@@ -348,17 +358,23 @@ int ls_gc(struct ls_store *s, int dry_run, struct ls_gc_report *ret)
 	struct marks m = { 0 };
 	struct ls_gc_report rep = { 0 };
 	struct sweep w = { s, &m, NULL, dry_run, &rep };
+	struct ls_index idx = { 0 };
 	int r = ls_store_lease(s, LOCK_EX);
 
 	s->err[0] = '\0';
 	if (r == 0)
 		r = ls_store_lock(s, 0);
 	if (r == 0)
-		r = mark_all(s, &m);
+		r = mark_failed(s, ls_index_load(s, &idx));
+	if (r == 0)
+		r = mark_failed(s, mark_refs(s, &m, &idx));
+	if (r == 0)
+		r = mark_failed(s, mark_containers(s, &m));
 	if (r == 0)
 		r = sweep(&w);
 	ls_store_unlock(s);
 	ls_store_release(s);
+	ls_index_free(&idx);
 	marks_free(&m);
 	if (r == 0 && ret)
 		*ret = rep;
@@ -389,18 +405,13 @@ int ls_rmi(struct ls_store *s, const char *ref, int force,
 		marks_free(&gone);
 		r = ls_set_add(&gone.blobs, d->digest);
 	}
-	if (r == 0) {
-		struct marks cm = { 0 };
-		struct cont_walk cw = { s, &cm };
-
-		r = each_entry(s->rootfd, "containers", cont_one, &cw);
-		if (r == 0 && !force && ls_set_has(&cm.blobs, d->digest + 7))
-			r = ls_fail(s, -EBUSY,
-				    "image '%s' is used by a container "
-				    "(layerctl rm it first, or --force)",
-				    ref);
-		marks_free(&cm);
-	}
+	if (r == 0)
+		r = mark_failed(s, mark_containers(s, &m));
+	if (r == 0 && !force && ls_set_has(&m.blobs, d->digest + 7))
+		r = ls_fail(s, -EBUSY,
+			    "image '%s' is used by a container "
+			    "(layerctl rm it first, or --force)",
+			    ref);
 	if (r == 0 && (r = ls_index_remove_ref(&idx, ref)) == 0)
 		r = ls_index_store(s, &idx);
 	/* then remove what only it used */
@@ -414,8 +425,9 @@ int ls_rmi(struct ls_store *s, const char *ref, int force,
 			r = ls_set_add(&only, dg);
 		}
 	}
+	/* what the other refs use (the containers' is marked already) */
 	if (r == 0)
-		r = mark_all(s, &m);
+		r = mark_failed(s, mark_refs(s, &m, &idx));
 	w.only = &only;
 	if (r == 0)
 		r = sweep(&w);
