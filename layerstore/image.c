@@ -157,17 +157,16 @@ static int from_descriptor(struct ls_store *s, const struct ls_descriptor *d,
 	return r;
 }
 
+/* Both keep the shared index lock after they return: an rmi (exclusive)
+ * then waits, so the image's blobs stay while the caller uses them. */
 int ls_image_get(struct ls_store *s, const char *ref, struct ls_image **ret)
 {
 	struct ls_index idx = { 0 };
 	const struct ls_descriptor *d;
-	int was_locked = s->locked;
 	int r = ls_store_lock(s, 0);
 
 	if (r == 0)
 		r = ls_index_load(s, &idx);
-	if (!was_locked)
-		ls_store_unlock(s);
 	if (r < 0)
 		return r;
 	d = ls_index_find_ref(&idx, ref);
@@ -187,13 +186,10 @@ int ls_images_list(struct ls_store *s, struct ls_image ***ret, size_t *ret_n)
 	struct ls_index idx = { 0 };
 	struct ls_image **v;
 	size_t n = 0;
-	int was_locked = s->locked;
 	int r = ls_store_lock(s, 0);
 
 	if (r == 0)
 		r = ls_index_load(s, &idx);
-	if (!was_locked)
-		ls_store_unlock(s);
 	if (r < 0)
 		return r;
 	v = calloc(idx.n + 1, sizeof(*v));
