@@ -178,6 +178,14 @@ struct lfs_fs {
 	} * inomap;
 	size_t inomap_cap, inomap_n;
 	uint64_t next_generation;
+
+	/* freeze.c: changing operations hold freeze_lock shared; a freeze
+	 * (through the control socket WORKDIR/layerfs.sock) holds it
+	 * exclusive. Taken before any other lock. */
+	pthread_rwlock_t freeze_lock;
+	bool freeze_ready;
+	int ctl_fd, ctl_stop, ctl_workdir;
+	pthread_t ctl_thread;
 };
 
 struct lfs_dirent {
@@ -383,5 +391,11 @@ void lfs_handles_free(struct lfs_fs *fs);
 int lfs_fs_init(struct lfs_fs *fs, struct lfs_opts *o, char **ret_err);
 void lfs_fs_destroy(struct lfs_fs *fs);
 extern const struct fuse_lowlevel_ops lfs_ops;
+
+/* freeze.c */
+int lfs_freeze_init(struct lfs_fs *fs, const char *workdir);
+int lfs_freeze_start(struct lfs_fs *fs);
+void lfs_freeze_stop(struct lfs_fs *fs);
+void lfs_freeze_wrap(struct fuse_lowlevel_ops *ops);
 
 #endif

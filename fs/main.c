@@ -251,11 +251,14 @@ static int serve(struct lfs_fs *fs, struct lfs_opts *o)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se = NULL;
+	struct fuse_lowlevel_ops ops = lfs_ops;
 	struct sigwatch w = { 0 };
 	int r = fuse_args_of(o, &args);
 
+	if (fs->has_upper)
+		lfs_freeze_wrap(&ops);
 	if (r == 0)
-		se = fuse_session_new(&args, &lfs_ops, sizeof(lfs_ops), fs);
+		se = fuse_session_new(&args, &ops, sizeof(ops), fs);
 	if (!se) {
 		cu_err("cannot create the FUSE session");
 		fuse_opt_free_args(&args);
@@ -267,6 +270,12 @@ static int serve(struct lfs_fs *fs, struct lfs_opts *o)
 		       strerror(errno));
 		goto out;
 	}
+	r = lfs_freeze_init(fs, fs->has_upper ? o->workdir : NULL);
+	if (r < 0)
+		cu_warn("cannot make the control socket in '%s' (%s): "
+			"commits of this mount cannot pause it",
+			o->workdir, strerror(-r));
+	r = 1;
 	if (fuse_session_mount(se, o->mountpoint) != 0) {
 		cu_err("cannot mount on '%s'", o->mountpoint);
 		goto out;
@@ -280,11 +289,15 @@ static int serve(struct lfs_fs *fs, struct lfs_opts *o)
 		cu_err("cannot start the signal thread");
 		goto out_mount;
 	}
+	if (lfs_freeze_start(fs) < 0)
+		cu_warn("cannot start the control thread: commits of this "
+			"mount cannot pause it");
 	r = run_loop(se, o) < 0 ? 1 : 0;
 	sigwatch_stop(&w);
 out_mount:
 	fuse_session_unmount(se);
 out:
+	lfs_freeze_stop(fs);
 	fuse_session_destroy(se);
 	fuse_opt_free_args(&args);
 	free(w.mnt);

@@ -224,6 +224,7 @@ int lfs_fs_init(struct lfs_fs *fs, struct lfs_opts *o, char **ret_err)
 	memset(fs, 0, sizeof(*fs));
 	fs->opts = o;
 	fs->workfd = -1;
+	fs->ctl_fd = fs->ctl_stop = fs->ctl_workdir = -1;
 	fs->indexfd = -1;
 	fs->files.next = fs->files.prev = &fs->files;
 	fs->dirs.next = fs->dirs.prev = &fs->dirs;
