@@ -27,6 +27,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "lfs.h"
+#include "override.h"
 
 #define OVERFLOW_ID 65534
 
@@ -67,41 +68,10 @@ static void map_to_kernel(struct lfs_fs *fs, struct stat *st)
 		st->st_gid = o->squash_gid;
 }
 
-/* Parse "uid:gid:mode" (mode in octal, type bits ignored). */
-static int parse_override(const char *v, struct stat *st)
-{
-	unsigned long uid, gid, mode;
-	char *end;
-
-	uid = strtoul(v, &end, 10);
-	if (*end != ':')
-		return -EINVAL;
-	gid = strtoul(end + 1, &end, 10);
-	if (*end != ':')
-		return -EINVAL;
-	mode = strtoul(end + 1, &end, 8);
-	if (*end != '\0' && *end != ':')
-		return -EINVAL;
-	st->st_uid = uid;
-	st->st_gid = gid;
-	st->st_mode = (st->st_mode & S_IFMT) | (mode & 07777);
-	return 0;
-}
-
 static void apply_override(struct lfs_fs *fs, int layer, int fd,
 			   struct stat *st)
 {
-	const char *name = fs->layers[layer].override_xattr;
-	char p[32], v[64];
-	ssize_t n;
-
-	if (!name || !(S_ISDIR(st->st_mode) || S_ISREG(st->st_mode)))
-		return;
-	n = getxattr(cu_fd_path(fd, p, sizeof(p)), name, v, sizeof(v) - 1);
-	if (n <= 0)
-		return;
-	v[n] = '\0';
-	parse_override(v, st);
+	cu_override_apply(fd, fs->layers[layer].override_xattr, st);
 }
 
 int lfs_getattr_node(struct lfs_fs *fs, struct lfs_node *n, struct stat *st)

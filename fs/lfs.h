@@ -59,6 +59,7 @@
 #include <sys/stat.h>
 
 #include "options.h"
+#include "override.h"
 #include "whiteout.h"
 
 #define LFS_XATTR_REDIRECT "user.layerfs.redirect"
@@ -66,9 +67,9 @@
 #define LFS_XATTR_HASMETA "user.layerfs.hasmeta"
 #define LFS_XATTR_NLINK "user.layerfs.nlink"
 #define LFS_XATTR_PREFIX "user.layerfs."
-#define LFS_OVERRIDE_CONTAINERS "user.containers.override_stat"
-#define LFS_OVERRIDE_USER "user.fuseoverlayfs.override_stat"
-#define LFS_OVERRIDE_PRIV "security.fuseoverlayfs.override_stat"
+#define LFS_OVERRIDE_CONTAINERS CU_OVERRIDE_CONTAINERS
+#define LFS_OVERRIDE_USER CU_OVERRIDE_USER
+#define LFS_OVERRIDE_PRIV CU_OVERRIDE_PRIV
 
 struct lfs_layer {
 	int fd;	     /* O_PATH | O_DIRECTORY on the layer root */

@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "lfs.h"
+#include "override.h"
 #include "log.h"
 
 #define WORK_SUBDIR "layerfs-work"
@@ -39,20 +40,6 @@ __attribute__((format(printf, 3, 4))) static int fail(char **ret_err, int r,
 	return r;
 }
 
-static const char *detect_override(int fd)
-{
-	static const char *const names[] = { LFS_OVERRIDE_PRIV,
-					     LFS_OVERRIDE_CONTAINERS,
-					     LFS_OVERRIDE_USER };
-	char p[32];
-
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (getxattr(cu_fd_path(fd, p, sizeof(p)), names[i], NULL, 0) >=
-		    0)
-			return names[i];
-	return NULL;
-}
-
 static int open_layer(struct lfs_fs *fs, int i, const char *path,
 		      char **ret_err)
 {
@@ -67,7 +54,7 @@ static int open_layer(struct lfs_fs *fs, int i, const char *path,
 		return fail(ret_err, -errno, "cannot stat layer '%s'", path);
 	l->path = strdup(path);
 	l->dev = st.st_dev;
-	l->override_xattr = detect_override(l->fd);
+	l->override_xattr = cu_override_detect(l->fd);
 	return l->path ? 0 : -ENOMEM;
 }
 

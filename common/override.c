@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/xattr.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "override.h"
+
+const char *cu_override_detect(int fd)
+{
+	static const char *const names[] = { CU_OVERRIDE_PRIV,
+					     CU_OVERRIDE_CONTAINERS,
+					     CU_OVERRIDE_USER };
+	char p[32];
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (getxattr(cu_fd_path(fd, p, sizeof(p)), names[i], NULL, 0) >=
+		    0)
+			return names[i];
+	return NULL;
+}
+
+int cu_override_parse(const char *v, struct stat *st)
+{
+	unsigned long uid, gid, mode;
+	char *end;
+
+	uid = strtoul(v, &end, 10);
+	if (*end != ':')
+		return -EINVAL;
+	gid = strtoul(end + 1, &end, 10);
+	if (*end != ':')
+		return -EINVAL;
+	mode = strtoul(end + 1, &end, 8);
+	if (*end != '\0' && *end != ':')
+		return -EINVAL;
+	st->st_uid = uid;
+	st->st_gid = gid;
+	st->st_mode = (st->st_mode & S_IFMT) | (mode & 07777);
+	return 0;
+}
+
+void cu_override_apply(int fd, const char *name, struct stat *st)
+{
+	char p[32], v[64];
+	ssize_t n;
+
+	if (!name || !(S_ISDIR(st->st_mode) || S_ISREG(st->st_mode)))
+		return;
+	n = getxattr(cu_fd_path(fd, p, sizeof(p)), name, v, sizeof(v) - 1);
+	if (n <= 0)
+		return;
+	v[n] = '\0';
+	cu_override_parse(v, st);
+}
