@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/xattr.h>
 
@@ -41,16 +44,35 @@ int cu_override_parse(const char *v, struct stat *st)
 	return 0;
 }
 
-void cu_override_apply(int fd, const char *name, struct stat *st)
+static void apply(const char *path, bool follow, const char *name,
+		  struct stat *st)
 {
-	char p[32], v[64];
+	char v[64];
 	ssize_t n;
 
 	if (!name || !(S_ISDIR(st->st_mode) || S_ISREG(st->st_mode)))
 		return;
-	n = getxattr(cu_fd_path(fd, p, sizeof(p)), name, v, sizeof(v) - 1);
+	/* follow: path is a /proc/self/fd magic link */
+	n = follow ? getxattr(path, name, v, sizeof(v) - 1) :
+		     lgetxattr(path, name, v, sizeof(v) - 1);
 	if (n <= 0)
 		return;
 	v[n] = '\0';
 	cu_override_parse(v, st);
+}
+
+void cu_override_apply(int fd, const char *name, struct stat *st)
+{
+	char p[32];
+
+	apply(cu_fd_path(fd, p, sizeof(p)), true, name, st);
+}
+
+void cu_override_apply_at(int dirfd, const char *path, const char *name,
+			  struct stat *st)
+{
+	char p[PATH_MAX + 32];
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, path);
+	apply(p, false, name, st);
 }

@@ -25,5 +25,8 @@ int cu_override_parse(const char *v, struct stat *st);
 /* If st is a directory or regular file and the object at fd (any fd)
  * carries the xattr name, apply it to st. name NULL: nothing to do. */
 void cu_override_apply(int fd, const char *name, struct stat *st);
+/* The same for the object dirfd/path (a final symlink is not followed). */
+void cu_override_apply_at(int dirfd, const char *path, const char *name,
+			  struct stat *st);
 
 #endif

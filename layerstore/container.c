@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,15 +300,34 @@ int ls_containers_list(struct ls_store *s, struct ls_container ***ret,
 	return 0;
 }
 
+int ls_container_lock(struct ls_store *s, const struct ls_container *c)
+{
+	int fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return ls_fail(s, -errno, "cannot open container '%s'", c->id);
+	if (flock(fd, LOCK_EX) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return ls_fail(s, r, "cannot lock container '%s'", c->id);
+	}
+	return fd;
+}
+
 int ls_container_rm(struct ls_store *s, const char *id)
 {
 	char src[LS_CONTAINER_ID_MAX + 16], dst[32], tok[13];
 	struct ls_container *c;
+	_cleanup_close_ int lockfd = -1;
 	int r = ls_container_get(s, id, &c);
 
 	if (r < 0)
 		return r;
+	lockfd = ls_container_lock(s, c);
 	ls_container_free(c);
+	if (lockfd < 0)
+		return lockfd;
 	cu_random_token(tok, 12);
 	snprintf(src, sizeof(src), "containers/%s", id);
 	snprintf(dst, sizeof(dst), "rm-%s", tok);

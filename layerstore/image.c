@@ -245,3 +245,21 @@ int ls_image_lowerdirs(struct ls_store *s, const struct ls_image *img,
 	*ret = out;
 	return 0;
 }
+
+/* Name the image in the store's index.json (under the index lock). */
+int ls_image_tag(struct ls_store *s, const char *ref,
+		 const struct ls_descriptor *d)
+{
+	struct ls_index idx = { 0 };
+	int r = ls_store_lock(s, 1);
+
+	if (r == 0)
+		r = ls_index_load(s, &idx);
+	if (r == 0 && (r = ls_index_set_ref(&idx, ref, d)) < 0)
+		ls_fail(s, r, "cannot tag '%s'", ref);
+	if (r == 0)
+		r = ls_index_store(s, &idx);
+	ls_index_free(&idx);
+	ls_store_unlock(s);
+	return r;
+}

@@ -726,24 +726,6 @@ static int publish(struct load *l)
 	return 0;
 }
 
-/* Name the image in the store's index.json (under the index lock). */
-static int tag(struct ls_store *s, const char *ref,
-	       const struct ls_descriptor *d)
-{
-	struct ls_index idx = { 0 };
-	int r = ls_store_lock(s, 1);
-
-	if (r == 0)
-		r = ls_index_load(s, &idx);
-	if (r == 0 && (r = ls_index_set_ref(&idx, ref, d)) < 0)
-		ls_fail(s, r, "cannot tag '%s'", ref);
-	if (r == 0)
-		r = ls_index_store(s, &idx);
-	ls_index_free(&idx);
-	ls_store_unlock(s);
-	return r;
-}
-
 static int stage_source(struct load *l, const char *src,
 			struct ls_descriptor *d, char **ret_stem)
 {
@@ -803,7 +785,7 @@ int ls_load(struct ls_store *s, const char *src, const struct ls_load_opts *o,
 			     d.ref_name	 ? d.ref_name :
 			     stemname	 ? stemname :
 					   "latest");
-		r = ref ? tag(s, ref, &d) : -ENOMEM;
+		r = ref ? ls_image_tag(s, ref, &d) : -ENOMEM;
 	}
 	load_free(&l);
 	if (r == 0 && ret)

@@ -944,3 +944,32 @@ const struct ls_descriptor *ls_index_pick_platform(const struct ls_index *idx)
 	}
 	return NULL;
 }
+
+/* The OCI image layout's grammar: components of alphanumerics joined by
+ * one of -._:@+ (or "--"), separated by '/'. */
+int ls_ref_valid(const char *ref)
+{
+	bool want_alnum = true; /* at a component's start or after a sep */
+	const char *p = ref;
+
+	if (!ref || !*ref || strlen(ref) > 255)
+		return 0;
+	for (; *p; p++) {
+		if (isalnum((unsigned char)*p)) {
+			want_alnum = false;
+		} else if (*p == '/') {
+			if (want_alnum)
+				return 0;
+			want_alnum = true;
+		} else if (strchr("-._:@+", *p)) {
+			if (want_alnum)
+				return 0;
+			if (p[0] == '-' && p[1] == '-')
+				p++;
+			want_alnum = true;
+		} else {
+			return 0;
+		}
+	}
+	return !want_alnum;
+}

@@ -82,6 +82,18 @@ int ls_manifest_serialize(const struct ls_manifest *m, char **ret,
 int ls_config_new(const char *arch, const char *created, const char *created_by,
 		  char *const *diff_ids, size_t n, char **ret, size_t *ret_len);
 
+/* The config of a commit (cfgedit.c): the parent config's bytes with
+ * created, author, the --change instructions, one more diff_id and one
+ * more history entry. Caller frees *ret. */
+struct ls_store;
+struct ls_commit_opts;
+int ls_config_commit(struct ls_store *s, const char *parent, size_t len,
+		     const struct ls_commit_opts *o, const char *created,
+		     const char *diff_id, char **ret, size_t *ret_len);
+
+/* Is REF a valid OCI ref name (org.opencontainers.image.ref.name)? */
+int ls_ref_valid(const char *ref);
+
 /* Index edits for refs: set REF to point at desc (replacing any entry with
  * the same ref name), or remove REF. 0, or -ENOENT for a missing ref. */
 int ls_index_set_ref(struct ls_index *idx, const char *ref,

@@ -63,6 +63,7 @@ int ls_fail(struct ls_store *s, int r, const char *fmt, ...)
 const char *ls_digest_hex(const char *digest);
 
 struct ls_index;
+struct ls_descriptor;
 
 /* SHA-256 of everything read from fd to its end, and how many bytes;
  * each (may be NULL) sees every chunk and can stop the read with a
@@ -81,6 +82,10 @@ int ls_blob_read_at(struct ls_store *s, int dirfd, const char *digest,
  * The caller holds the store lock (shared to read, exclusive to write). */
 int ls_index_load(struct ls_store *s, struct ls_index *ret);
 int ls_index_store(struct ls_store *s, const struct ls_index *idx);
+
+/* Point REF at the manifest d in index.json (under the index lock). */
+int ls_image_tag(struct ls_store *s, const char *ref,
+		 const struct ls_descriptor *d);
 
 /* The image whose manifest is DIGEST (stored), named REF (may be NULL). */
 int ls_image_from_manifest(struct ls_store *s, const char *ref,

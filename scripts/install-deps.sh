@@ -11,7 +11,7 @@ set -euo pipefail
 build_pkgs=(
 	gcc clang meson ninja-build pkg-config
 	libfuse3-dev fuse3 libarchive-dev libzstd-dev libxxhash-dev
-	libcmocka-dev libssl-dev libjson-c-dev
+	libcmocka-dev libssl-dev libjson-c-dev zlib1g-dev
 	busybox-static attr acl
 )
 test_pkgs=(

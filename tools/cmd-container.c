@@ -325,6 +325,7 @@ static int run_wait(const char *const argv[])
 int lc_cmd_mount(const struct lc_ctx *ctx, int argc, char **argv)
 {
 	_cleanup_free_ char *opts = NULL, *lfs = NULL, *mnt = NULL;
+	_cleanup_close_ int lockfd = -1;
 	struct ls_container *c = NULL;
 	struct ls_store *s;
 	int r = 1;
@@ -355,6 +356,11 @@ int lc_cmd_mount(const struct lc_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	lfs = find_layerfs();
+	lockfd = ls_container_lock(s, c); /* no commit reads it meanwhile */
+	if (lockfd < 0) {
+		lc_fail(s);
+		goto out;
+	}
 	{
 		const char *args[] = { lfs, "-o", opts, mnt, NULL };
 

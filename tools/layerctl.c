@@ -31,6 +31,8 @@ static const struct command commands[] = {
 	{ "rm", lc_cmd_rm, "remove containers" },
 	{ "mount", lc_cmd_mount, "mount a container with layerfs" },
 	{ "umount", lc_cmd_umount, "unmount a container" },
+	{ "diff", lc_cmd_diff, "a container's changes (or their OCI tar)" },
+	{ "commit", lc_cmd_commit, "a container's changes as a new image" },
 };
 
 static void usage(FILE *f)

@@ -212,6 +212,58 @@ int ls_container_mount_opts(struct ls_store *s, const struct ls_container *c,
 			    char **ret);
 void ls_container_free(struct ls_container *c);
 void ls_containers_free(struct ls_container **v, size_t n);
+/* The container's lock (an fd to close): held while a daemon for it
+ * starts (layerctl mount), while it is removed, and by diff and commit of
+ * an unmounted container, so none of these overlap. */
+int ls_container_lock(struct ls_store *s, const struct ls_container *c);
+
+/* --- diff and commit ------------------------------------------------------
+ * Both read the container's upper layer itself (never through a mount)
+ * against its image's layers; the init layer is never part of a change.
+ * A mounted container is frozen for the read (its layerfs daemon holds
+ * every change back until the read is done), so what they see is one
+ * instant of the upper layer, as docker commit pauses a container.
+ *
+ * ls_container_diff calls fn with 'A' (added), 'C' (changed) or 'D'
+ * (deleted) and the path ("/etc/motd"), parents first.
+ * ls_container_diff_tar writes the OCI changeset (an uncompressed layer
+ * tar) to fd. ls_commit stores it as a new layer on the container's image
+ * and tags REF; the same upper layer always gives the same layer digest.
+ */
+int ls_container_diff(struct ls_store *s, const char *id,
+		      void (*fn)(void *arg, char kind, const char *path),
+		      void *arg);
+int ls_container_diff_tar(struct ls_store *s, const char *id, int fd);
+
+enum ls_compression {
+	LS_COMPRESS_ZSTD = 0, /* the default */
+	LS_COMPRESS_GZIP,
+	LS_COMPRESS_NONE,
+};
+struct ls_commit_opts {
+	enum ls_compression compression;
+	const char *message;	    /* history comment, may be NULL */
+	const char *author;	    /* config author, may be NULL */
+	const char *const *changes; /* "CMD ...", "ENV K=V", ... (Dockerfile
+				       instructions, as docker commit -c) */
+	size_t nchanges;
+	int64_t timestamp; /* >= 0: clamp every mtime to it and date the
+			      config with it; < 0: now, no clamping */
+};
+struct ls_commit_result {
+	char manifest[LS_DIGEST_STR_LEN + 1];
+	char config[LS_DIGEST_STR_LEN + 1];
+	char layer[LS_DIGEST_STR_LEN + 1]; /* the blob */
+	char diff_id[LS_DIGEST_STR_LEN + 1];
+	uint64_t layer_size, tar_size, entries;
+	const char *media_type; /* of the layer (static) */
+};
+/* Check the --change instructions without committing (0 or -EINVAL with
+ * a message), so a bad one fails before any work. */
+int ls_commit_check_changes(struct ls_store *s, const char *const *changes,
+			    size_t n);
+int ls_commit(struct ls_store *s, const char *id, const char *ref,
+	      const struct ls_commit_opts *o, struct ls_commit_result *ret);
 
 /* --- listing layers ------------------------------------------------------ */
 struct ls_layer_info {
