@@ -11,15 +11,18 @@
  *
  * commit streams the tar once: each chunk feeds the diffID's SHA-256 and
  * the compressor, whose output feeds the blob writer (and its SHA-256).
- * Nothing is published until the blob is complete; the layer is then
- * unpacked from it as any loaded layer is, the config and manifest
- * written, and REF tagged last: a commit that stops anywhere leaves at
+ * A thread unpacks the same bytes into the layer's directory meanwhile
+ * (the importer every loaded layer goes through, so a commit's layer is
+ * what a load of its blob would give). Nothing is published until the
+ * blob is complete; then the layer, the config and manifest, and REF is
+ * tagged last: a commit that stops anywhere leaves at
  * most unreferenced blobs for gc.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +37,7 @@
 #include "fsutil.h"
 #include "oci.h"
 #include "store-private.h"
+#include "untar.h"
 
 #define FREEZE_TIMEOUT_MS 60000
 
@@ -290,8 +294,21 @@ int ls_container_diff_tar(struct ls_store *s, const char *id, int fd)
 
 /* --- commit --------------------------------------------------------------- */
 
+/* The new layer's directory, unpacked from the tar as it is made (a
+ * thread reading a socket), instead of from the blob afterwards. */
+struct unpacker {
+	struct ls_store *s;
+	pthread_t thread;
+	bool started;
+	int fd[2]; /* [0] the thread reads, [1] the commit writes */
+	char name[32];
+	struct ls_untar_result res;
+	int r;
+};
+
 struct commit {
 	struct ls_store *s;
+	struct unpacker u;
 	struct ctr t;
 	const struct ls_commit_opts *o;
 	struct ls_digester *diff;
@@ -305,11 +322,75 @@ struct commit {
 	struct ls_commit_result res;
 };
 
+static void *unpack_main(void *arg)
+{
+	struct unpacker *u = arg;
+	struct ls_untar_opts o = { .allow_devices = geteuid() == 0,
+				   .chown = geteuid() == 0 };
+	char buf[65536];
+
+	u->r = ls_layer_stage(u->s, u->fd[0], "(new layer)", NULL, &o,
+			      u->s->tmpfd, u->name, &u->res);
+	/* take everything, so the writer never blocks on a full socket */
+	while (read(u->fd[0], buf, sizeof(buf)) > 0)
+		;
+	return NULL;
+}
+
+static int unpack_start(struct commit *k)
+{
+	struct unpacker *u = &k->u;
+	int size = 1 << 20;
+	char tok[13];
+
+	u->s = k->s;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, u->fd) < 0)
+		return ls_fail(k->s, -errno, "cannot make a socket pair");
+	setsockopt(u->fd[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	cu_random_token(tok, 12);
+	snprintf(u->name, sizeof(u->name), "commit-%s", tok);
+	if (pthread_create(&u->thread, NULL, unpack_main, u) != 0)
+		return ls_fail(k->s, -EAGAIN, "cannot start a thread");
+	u->started = true;
+	return 0;
+}
+
+/* End of the tar (or of the commit): wait for the layer directory. When
+ * the commit failed already, its message is the one kept (the thread
+ * fails too, on the cut stream, and says so in the same place). */
+static int unpack_end(struct commit *k, int failed)
+{
+	struct unpacker *u = &k->u;
+	char saved[sizeof(k->s->err)];
+
+	memcpy(saved, k->s->err, sizeof(saved));
+	if (u->fd[1] >= 0)
+		close(u->fd[1]);
+	u->fd[1] = -1;
+	if (u->started)
+		pthread_join(u->thread, NULL);
+	u->started = false;
+	if (u->fd[0] >= 0)
+		close(u->fd[0]);
+	u->fd[0] = -1;
+	if (failed)
+		memcpy(k->s->err, saved, sizeof(saved));
+	return u->r;
+}
+
 static int commit_sink(void *arg, const void *buf, size_t n)
 {
 	struct commit *k = arg;
 	int r = ls_digester_update(k->diff, buf, n);
 
+	for (size_t off = 0; r == 0 && off < n;) {
+		ssize_t w = send(k->u.fd[1], (const char *)buf + off, n - off,
+				 MSG_NOSIGNAL);
+
+		if (w < 0 && errno != EINTR)
+			r = -errno;
+		off += w > 0 ? (size_t)w : 0;
+	}
 	if (r == 0)
 		r = ls_compressor_write(k->z, buf, n);
 	k->done += n;
@@ -360,6 +441,8 @@ static int make_layer(struct commit *k)
 	if (r == 0)
 		r = ls_compressor_new(k->o->compression, k->w, &k->z);
 	if (r == 0)
+		r = unpack_start(k);
+	if (r == 0)
 		r = ctr_hold(k->s, &k->t);
 	if (r == 0)
 		r = write_tar(k->s, &k->t, k->o->timestamp, commit_sink, k,
@@ -373,8 +456,17 @@ static int make_layer(struct commit *k)
 		k->res.layer_size = ls_blob_writer_size(k->w);
 		r = ls_blob_writer_commit(k->w, NULL, k->res.layer);
 	}
+	if (unpack_end(k, r < 0) < 0 && r == 0)
+		r = k->u.r;
+	if (r == 0 && strcmp(k->u.res.diff_id, k->res.diff_id))
+		r = ls_fail(k->s, -EIO,
+			    "the new layer unpacked as '%s', not "
+			    "'%s'",
+			    k->u.res.diff_id, k->res.diff_id);
 	if (r == 0)
-		r = ls_layer_unpack(k->s, k->res.layer, k->res.diff_id, NULL);
+		r = ls_layer_set_blob(k->s, k->u.name, k->res.layer, &k->u.res);
+	if (r == 0)
+		r = ls_layer_publish(k->s, k->u.name, k->res.diff_id, -1);
 	return r;
 }
 
@@ -443,7 +535,7 @@ static int tag_commit(struct commit *k, const char *ref)
 int ls_commit(struct ls_store *s, const char *id, const char *ref,
 	      const struct ls_commit_opts *o, struct ls_commit_result *ret)
 {
-	struct commit k = { .s = s, .o = o };
+	struct commit k = { .s = s, .o = o, .u.fd = { -1, -1 } };
 	int held = s->gc_held, r;
 
 	ctr_init(&k.t);
@@ -471,6 +563,9 @@ int ls_commit(struct ls_store *s, const char *id, const char *ref,
 		k.res.media_type = layer_media(o->compression);
 		*ret = k.res;
 	}
+	unpack_end(&k, r < 0);
+	if (k.u.name[0])
+		cu_rm_rf_at(s->tmpfd, k.u.name); /* published, or half-made */
 	ls_compressor_free(k.z);
 	ls_blob_writer_free(k.w);
 	ls_digester_free(k.diff);

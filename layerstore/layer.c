@@ -125,6 +125,37 @@ int ls_layer_stage(struct ls_store *s, int blobfd, const char *blob,
 	return r;
 }
 
+int ls_layer_publish(struct ls_store *s, const char *name, const char *diff_id,
+		     int lockfd)
+{
+	_cleanup_close_ int own = -1;
+	char dst[LS_DIGEST_STR_LEN + 16];
+	int r = 0;
+
+	if (lockfd < 0)
+		lockfd = own = r = ls_layer_lock(s, diff_id + 7);
+	snprintf(dst, sizeof(dst), "layers/%.64s", diff_id + 7);
+	if (r >= 0 && renameat(s->tmpfd, name, s->rootfd, dst) < 0)
+		r = (errno == EEXIST || errno == ENOTEMPTY) ? 1 : -errno;
+	if (r >= 0 && (r = cu_fsync_dir_at(s->rootfd, "layers")) < 0)
+		ls_fail(s, r, "cannot store layer '%s'", diff_id);
+	else if (r < 0)
+		ls_fail(s, r, "cannot store layer '%s'", diff_id);
+	cu_rm_rf_at(s->tmpfd, name); /* gone after the rename; else staging */
+	return r < 0 ? r : 0;
+}
+
+int ls_layer_set_blob(struct ls_store *s, const char *name, const char *blob,
+		      const struct ls_untar_result *res)
+{
+	_cleanup_close_ int sfd = openat(s->tmpfd, name,
+					 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = sfd < 0 ? -errno : write_meta(sfd, blob, res);
+
+	return r < 0 ? ls_fail(s, r, "cannot stage layer '%s'", res->diff_id) :
+		       0;
+}
+
 int ls_layer_unpack(struct ls_store *s, const char *blob,
 		    const char *expect_diff_id, char *ret_diff_id)
 {
@@ -132,7 +163,7 @@ int ls_layer_unpack(struct ls_store *s, const char *blob,
 				   .chown = geteuid() == 0 };
 	const char *hex = expect_diff_id ? ls_digest_hex(expect_diff_id) : NULL;
 	struct ls_untar_result res;
-	char name[32], tok[13], dst[LS_DIGEST_STR_LEN + 16];
+	char name[32], tok[13];
 	_cleanup_close_ int lockfd = -1, blobfd = -1;
 	int r, held = s->gc_held;
 
@@ -156,25 +187,11 @@ int ls_layer_unpack(struct ls_store *s, const char *blob,
 	snprintf(name, sizeof(name), "unpack-%s", tok);
 	r = ls_layer_stage(s, blobfd, blob, expect_diff_id, &o, s->tmpfd, name,
 			   &res);
-	if (r < 0)
-		goto out;
-	/* without an expected diffID, lock the one found before publishing */
-	if (!hex) {
-		lockfd = r = ls_layer_lock(s, res.diff_id + 7);
-		if (r < 0)
-			goto fail;
-	}
-	snprintf(dst, sizeof(dst), "layers/%.64s", res.diff_id + 7);
-	if (renameat(s->tmpfd, name, s->rootfd, dst) < 0)
-		r = (errno == EEXIST || errno == ENOTEMPTY) ? 1 : -errno;
-	else
-		r = 0;
-	if (r >= 0 && (r = cu_fsync_dir_at(s->rootfd, "layers")) < 0)
-		ls_fail(s, r, "cannot store layer '%s'", res.diff_id);
+	/* without an expected diffID, the one found is locked to publish */
+	if (r >= 0)
+		r = ls_layer_publish(s, name, res.diff_id, lockfd);
 	if (r >= 0 && ret_diff_id)
 		memcpy(ret_diff_id, res.diff_id, sizeof(res.diff_id));
-fail:
-	cu_rm_rf_at(s->tmpfd, name); /* gone after the rename; else staging */
 out:
 	if (!held)
 		ls_store_release(s);

@@ -105,6 +105,14 @@ int ls_layer_stage(struct ls_store *s, int blobfd, const char *blob,
 		   const char *expect, const struct ls_untar_opts *o, int pfd,
 		   const char *name, struct ls_untar_result *res);
 
+/* Move the layer staged in tmp/NAME to layers/HEX of diff_id (kept if
+ * there already), under the layer's lock (taken here when lockfd < 0). */
+int ls_layer_publish(struct ls_store *s, const char *name, const char *diff_id,
+		     int lockfd);
+/* Record blob as the one a layer staged in tmp/NAME came from. */
+int ls_layer_set_blob(struct ls_store *s, const char *name, const char *blob,
+		      const struct ls_untar_result *res);
+
 /* The exclusive per-layer lock (an fd to close), for diffID sha256:HEX. */
 int ls_layer_lock(struct ls_store *s, const char *hex);
 

@@ -49,6 +49,7 @@ struct untar {
 	char *err;
 	struct dirmeta *dirs;
 	size_t ndirs, capdirs;
+	bool plain; /* not compressed: the two digests are one */
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(struct untar *u, int r,
@@ -77,7 +78,8 @@ static la_ssize_t raw_read(struct archive *a, void *data, const void **buf)
 		archive_set_error(a, errno, "cannot read the layer");
 		return -1;
 	}
-	ls_digester_update(u->blob_d, u->inbuf, n);
+	if (!u->plain)
+		ls_digester_update(u->blob_d, u->inbuf, n);
 	u->res->blob_size += n;
 	if (u->o->progress)
 		u->o->progress(u->o->progress_arg, u->res->blob_size);
@@ -468,6 +470,8 @@ static int open_readers(struct untar *u)
 	    archive_read_next_header(u->raw, &e) != ARCHIVE_OK)
 		return fail(u, -EBADMSG, "cannot read the layer: %s",
 			    archive_error_string(u->raw));
+	/* the raw bytes are the tar's: hash them once, as the diffID */
+	u->plain = archive_filter_code(u->raw, 0) == ARCHIVE_FILTER_NONE;
 	archive_read_support_format_tar(u->tar);
 	if (archive_read_open(u->tar, u, NULL, tar_read, NULL) != ARCHIVE_OK)
 		return fail(u, -EBADMSG, "not a tar archive: %s",
@@ -513,8 +517,13 @@ static int run(struct untar *u)
 	r = drain(u);
 	if (r == 0)
 		r = finish_dirs(u);
-	if (r == 0 && (ls_digester_final(u->blob_d, u->res->blob_digest) < 0 ||
-		       ls_digester_final(u->diff_d, u->res->diff_id) < 0))
+	if (r == 0 && ls_digester_final(u->diff_d, u->res->diff_id) < 0)
+		r = -EIO;
+	if (r == 0 && u->plain)
+		memcpy(u->res->blob_digest, u->res->diff_id,
+		       sizeof(u->res->diff_id));
+	else if (r == 0 &&
+		 ls_digester_final(u->blob_d, u->res->blob_digest) < 0)
 		r = -EIO;
 	return r;
 }
