@@ -50,7 +50,39 @@ struct untar {
 	struct dirmeta *dirs;
 	size_t ndirs, capdirs;
 	bool plain; /* not compressed: the two digests are one */
+	/* the directory of the last entry (entries come grouped by
+	 * directory): dropped whenever an entry may change what it is */
+	char *cpath;
+	int cfd;
 };
+
+static void cache_drop(struct untar *u)
+{
+	free(u->cpath);
+	u->cpath = NULL;
+	if (u->cfd >= 0)
+		close(u->cfd);
+	u->cfd = -1;
+}
+
+static void cache_set(struct untar *u, const char *path, int fd)
+{
+	cache_drop(u);
+	u->cfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	u->cpath = u->cfd >= 0 ? strdup(path) : NULL;
+	if (!u->cpath)
+		cache_drop(u);
+}
+
+/* Does the entry at path touch the cached directory or one above it? */
+static void cache_check(struct untar *u, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (u->cpath && !strncmp(u->cpath, path, n) &&
+	    (u->cpath[n] == '\0' || u->cpath[n] == '/'))
+		cache_drop(u);
+}
 
 __attribute__((format(printf, 3, 4))) static int fail(struct untar *u, int r,
 						      const char *fmt, ...)
@@ -186,7 +218,15 @@ static int open_parent(struct untar *u, char *path, const char **base,
 		return fd < 0 ? -errno : fd;
 	}
 	*slash = '\0';
+	if (u->cpath && !strcmp(u->cpath, path)) {
+		*slash = '/';
+		*base = slash + 1;
+		fd = fcntl(u->cfd, F_DUPFD_CLOEXEC, 3);
+		return fd < 0 ? -errno : fd;
+	}
 	fd = open_dir(u, path, create);
+	if (fd >= 0 && create)
+		cache_set(u, path, fd);
 	*slash = '/';
 	if (fd == -ELOOP || fd == -ENOTDIR)
 		return fail(u, -EBADMSG, "entry '%s' goes through '%.*s', %s",
@@ -244,6 +284,7 @@ static int replace(struct untar *u, int pfd, const char *base, bool dir)
 		return errno == ENOENT ? 0 : -errno;
 	if (dir && S_ISDIR(st.st_mode))
 		return 1;
+	cache_drop(u); /* it may hold the cached directory */
 	return cu_rm_rf_at(pfd, base);
 }
 
@@ -404,6 +445,7 @@ static int apply_entry(struct untar *u, struct archive_entry *e)
 	r = check_whiteout(u, path);
 	if (r < 0)
 		return r;
+	cache_check(u, path);
 	pfd = open_parent(u, path, &base, true);
 	if (pfd < 0)
 		return fail(u, pfd, "cannot open the directory of '%s'", path);
@@ -418,12 +460,13 @@ static int apply_entry(struct untar *u, struct archive_entry *e)
 		r = make_hardlink(u, hl, pfd, base, path);
 	else if (r == 0)
 		r = make_node(u, e, t, pfd, base, path);
-	if (r == 0)
-		r = set_xattrs(u, e, pfd, base, path);
+	/* xattrs after the owner: a chown drops security.capability */
 	if (r == 0 && !hl && t != AE_IFDIR &&
 	    (r = owner_mode_times(u, e, pfd, base, t == AE_IFLNK)) < 0)
 		r = fail(u, r, "cannot set the owner, mode or times of '%s'",
 			 path);
+	if (r == 0)
+		r = set_xattrs(u, e, pfd, base, path);
 	close(pfd);
 	return r;
 }
@@ -531,7 +574,9 @@ static int run(struct untar *u)
 int ls_untar(int infd, int dirfd, const struct ls_untar_opts *o,
 	     struct ls_untar_result *ret, char **ret_err)
 {
-	struct untar u = { .o = o, .infd = infd, .rootfd = dirfd, .res = ret };
+	struct untar u = {
+		.o = o, .infd = infd, .rootfd = dirfd, .res = ret, .cfd = -1
+	};
 	int r = -ENOMEM;
 
 	memset(ret, 0, sizeof(*ret));
@@ -552,6 +597,7 @@ int ls_untar(int infd, int dirfd, const struct ls_untar_opts *o,
 	for (size_t i = 0; i < u.ndirs; i++)
 		free(u.dirs[i].path);
 	free(u.dirs);
+	cache_drop(&u);
 	free(u.inbuf);
 	free(u.tarbuf);
 	ls_digester_free(u.blob_d);

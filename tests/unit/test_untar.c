@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -261,6 +262,63 @@ static void test_garbage(void **state)
 	close(fd);
 }
 
+/* security.capability survives the chown that follows it (a chown
+ * drops it), on entries with an owner. */
+static void test_capability(void **state)
+{
+	static const char cap[20] = { 1, 0, 0, 2, 0, 0x20 };
+	struct ls_untar_opts o = { .chown = true };
+	struct archive_entry *e = archive_entry_new();
+	struct ls_untar_result res;
+	char p[PATH_MAX + 16], v[32], *err;
+	struct tarbuf t;
+
+	if (geteuid() != 0) {
+		archive_entry_free(e);
+		skip();
+	}
+	tb_begin(&t, 0);
+	archive_entry_set_pathname(e, "ping");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0755);
+	archive_entry_set_uid(e, 1000);
+	archive_entry_set_gid(e, 1000);
+	archive_entry_set_size(e, 0);
+	archive_entry_xattr_add_entry(e, "security.capability", cap,
+				      sizeof(cap));
+	assert_int_equal(archive_write_header(t.a, e), ARCHIVE_OK);
+	archive_entry_free(e);
+	assert_int_equal(tb_apply(&t, &o, &res, &err), 0);
+	snprintf(p, sizeof(p), "%s/layer/ping", tmp);
+	assert_int_equal(getxattr(p, "security.capability", v, sizeof(v)),
+			 sizeof(cap));
+	assert_memory_equal(v, cap, sizeof(cap));
+	free(t.buf);
+}
+
+/* The directory of the last entry is remembered between entries: an entry
+ * that replaces it with a symlink must not let the next one through. */
+static void test_dir_cache(void **state)
+{
+	struct ls_untar_opts o = { 0 };
+	struct ls_untar_result res;
+	struct stat st;
+	struct tarbuf t;
+	char *err;
+
+	tb_begin(&t, 0);
+	tb_add(&t, AE_IFDIR, "d/", NULL, NULL);
+	tb_add(&t, AE_IFREG, "d/a", "a", NULL);
+	tb_add(&t, AE_IFREG, "d/b", "b", NULL);
+	tb_add(&t, AE_IFLNK, "d", NULL, "../outside");
+	tb_add(&t, AE_IFREG, "d/c", "c", NULL);
+	assert_int_equal(tb_apply(&t, &o, &res, &err), -EBADMSG);
+	assert_non_null(strstr(err, "symlink"));
+	assert_int_equal(fstatat(outfd, "outside/c", &st, 0), -1);
+	free(err);
+	free(t.buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +327,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_capability, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_dir_cache, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests_name("untar", tests, NULL, NULL);
 }
