@@ -37,6 +37,9 @@
  *                           not chown (rootless); see attr.c.
  * A directory in the upper layer next to a whiteout of its own name is
  * opaque (a crash-safe intermediate state of mkdir-over-whiteout).
+ *   WORKDIR/layerfs.sock    the control socket (freeze.c): layerctl diff
+ *                           and commit hold changes back through it while
+ *                           they read the upper layer.
  *
  * Locking. No global lock around operations:
  *   fs->table_lock  protects the hash table and every node's nlookup/refs.
