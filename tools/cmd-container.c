@@ -74,7 +74,7 @@ static bool layerfs_mounted(const char *path)
 }
 
 /* The recorded mount point of a container, if it is mounted now. */
-static char *mounted_at(const struct ls_container *c)
+char *lc_mounted_at(const struct ls_container *c)
 {
 	_cleanup_close_ int fd = open(c->dir,
 				      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -208,7 +208,7 @@ int lc_cmd_ps(const struct lc_ctx *ctx, int argc, char **argv)
 		printf("%-20s %-24s %-21s %s\n", "ID", "IMAGE", "CREATED",
 		       "MOUNTED");
 	for (size_t i = 0; i < n; i++) {
-		char *mnt = mounted_at(v[i]);
+		char *mnt = lc_mounted_at(v[i]);
 
 		if (json)
 			json_object_array_add(a, container_json(v[i], mnt));
@@ -254,7 +254,7 @@ int lc_cmd_rm(const struct lc_ctx *ctx, int argc, char **argv)
 			st = lc_fail(s);
 			continue;
 		}
-		mnt = mounted_at(c);
+		mnt = lc_mounted_at(c);
 		ls_container_free(c);
 		if (mnt) {
 			fprintf(stderr,
@@ -322,10 +322,40 @@ static int run_wait(const char *const argv[])
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+int lc_mount_container(struct ls_store *s, const struct ls_container *c,
+		       const char *mnt)
+{
+	_cleanup_free_ char *opts = NULL, *lfs = find_layerfs();
+	_cleanup_close_ int lockfd = -1, fd = -1;
+	int r;
+
+	if (!lfs)
+		return -ENOMEM;
+	if (ls_container_mount_opts(s, c, &opts) < 0)
+		return lc_fail(s), -EINVAL;
+	lockfd = ls_container_lock(s, c); /* no commit reads it meanwhile */
+	if (lockfd < 0)
+		return lc_fail(s), lockfd;
+	{
+		const char *args[] = { lfs, "-o", opts, mnt, NULL };
+
+		r = run_wait(args);
+	}
+	if (r != 0) {
+		fprintf(stderr, "layerctl: layerfs could not mount '%s'\n",
+			c->id);
+		return -EIO;
+	}
+	fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 ||
+	    cu_atomic_write_at(fd, "mountpoint", mnt, strlen(mnt), 0644) < 0)
+		fprintf(stderr, "layerctl: warning: cannot record the mount\n");
+	return 0;
+}
+
 int lc_cmd_mount(const struct lc_ctx *ctx, int argc, char **argv)
 {
-	_cleanup_free_ char *opts = NULL, *lfs = NULL, *mnt = NULL;
-	_cleanup_close_ int lockfd = -1;
+	_cleanup_free_ char *mnt = NULL;
 	struct ls_container *c = NULL;
 	struct ls_store *s;
 	int r = 1;
@@ -345,52 +375,35 @@ int lc_cmd_mount(const struct lc_ctx *ctx, int argc, char **argv)
 	if (!s)
 		return 1;
 	mnt = realpath(argv[2], NULL);
-	if (!mnt) {
+	if (!mnt)
 		fprintf(stderr, "layerctl: mount point '%s': %s\n", argv[2],
 			strerror(errno));
-		goto out;
-	}
-	if (ls_container_get(s, argv[1], &c) < 0 ||
-	    ls_container_mount_opts(s, c, &opts) < 0) {
+	else if (ls_container_get(s, argv[1], &c) < 0)
 		lc_fail(s);
-		goto out;
-	}
-	lfs = find_layerfs();
-	lockfd = ls_container_lock(s, c); /* no commit reads it meanwhile */
-	if (lockfd < 0) {
-		lc_fail(s);
-		goto out;
-	}
-	{
-		const char *args[] = { lfs, "-o", opts, mnt, NULL };
-
-		r = lfs ? run_wait(args) : -ENOMEM;
-	}
-	if (r != 0) {
-		fprintf(stderr, "layerctl: layerfs could not mount '%s'\n",
-			argv[1]);
-		r = 1;
-		goto out;
-	}
-	{
-		_cleanup_close_ int fd = open(c->dir, O_RDONLY | O_DIRECTORY |
-							      O_CLOEXEC);
-
-		if (fd < 0 || cu_atomic_write_at(fd, "mountpoint", mnt,
-						 strlen(mnt), 0644) < 0)
-			fprintf(stderr,
-				"layerctl: warning: cannot record the mount\n");
-	}
-out:
+	else if (lc_mount_container(s, c, mnt) == 0)
+		r = 0;
 	ls_container_free(c);
 	ls_store_free(s);
 	return r;
 }
 
+int lc_umount(const char *mnt)
+{
+	const char *args[] = { "fusermount3", "-u", mnt, NULL };
+
+	if (geteuid() == 0) {
+		if (umount2(mnt, 0) == 0)
+			return 0;
+		fprintf(stderr, "layerctl: cannot unmount '%s': %s\n", mnt,
+			strerror(errno));
+		return -errno;
+	}
+	return run_wait(args) == 0 ? 0 : -EIO;
+}
+
 int lc_cmd_umount(const struct lc_ctx *ctx, int argc, char **argv)
 {
 	_cleanup_free_ char *mnt = NULL;
-	const char *args[] = { "fusermount3", "-u", NULL, NULL };
 
 	(void)ctx;
 	if (argc != 2 || argv[1][0] == '-') {
@@ -408,13 +421,5 @@ int lc_cmd_umount(const struct lc_ctx *ctx, int argc, char **argv)
 			argv[1]);
 		return 1;
 	}
-	if (geteuid() == 0) {
-		if (umount2(mnt, 0) == 0)
-			return 0;
-		fprintf(stderr, "layerctl: cannot unmount '%s': %s\n", mnt,
-			strerror(errno));
-		return 1;
-	}
-	args[2] = mnt;
-	return run_wait(args) == 0 ? 0 : 1;
+	return lc_umount(mnt) == 0 ? 0 : 1;
 }

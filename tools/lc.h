@@ -39,6 +39,14 @@ struct json_object *lc_image_json(struct ls_store *s,
 				  const struct ls_image *img);
 void lc_print_json(struct json_object *o);
 
+/* Mount container c at mnt with layerfs (recorded in its mountpoint
+ * file), and unmount it; both print why they failed. */
+int lc_mount_container(struct ls_store *s, const struct ls_container *c,
+		       const char *mnt);
+int lc_umount(const char *mnt);
+/* The mount point of a container if it is mounted now (malloc'd). */
+char *lc_mounted_at(const struct ls_container *c);
+
 int lc_cmd_load(const struct lc_ctx *ctx, int argc, char **argv);
 int lc_cmd_images(const struct lc_ctx *ctx, int argc, char **argv);
 int lc_cmd_inspect(const struct lc_ctx *ctx, int argc, char **argv);
