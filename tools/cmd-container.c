@@ -333,6 +333,16 @@ int lc_mount_container(struct ls_store *s, const struct ls_container *c,
 		return -ENOMEM;
 	if (ls_container_mount_opts(s, c, &opts) < 0)
 		return lc_fail(s), -EINVAL;
+	/* as root, a container's other users (run -u) may use it too; the
+	 * kernel checks their permissions (layerfs's default_permissions) */
+	if (geteuid() == 0) {
+		char *o = NULL;
+
+		if (asprintf(&o, "%s,allow_other", opts) < 0)
+			return -ENOMEM;
+		free(opts);
+		opts = o;
+	}
 	lockfd = ls_container_lock(s, c); /* no commit reads it meanwhile */
 	if (lockfd < 0)
 		return lc_fail(s), lockfd;

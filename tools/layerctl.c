@@ -33,6 +33,8 @@ static const struct command commands[] = {
 	{ "umount", lc_cmd_umount, "unmount a container" },
 	{ "diff", lc_cmd_diff, "a container's changes (or their OCI tar)" },
 	{ "commit", lc_cmd_commit, "a container's changes as a new image" },
+	{ "run", lc_cmd_run, "run a process in a new container" },
+	{ "exec", lc_cmd_exec, "run a process in a running container" },
 };
 
 static void usage(FILE *f)

@@ -62,5 +62,7 @@ int lc_cmd_mount(const struct lc_ctx *ctx, int argc, char **argv);
 int lc_cmd_umount(const struct lc_ctx *ctx, int argc, char **argv);
 int lc_cmd_diff(const struct lc_ctx *ctx, int argc, char **argv);
 int lc_cmd_commit(const struct lc_ctx *ctx, int argc, char **argv);
+int lc_cmd_run(const struct lc_ctx *ctx, int argc, char **argv);
+int lc_cmd_exec(const struct lc_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The launcher: runs a process in a container's union, in new namespaces
+ * (layerctl run), or in a running container's (layerctl exec).
+ *
+ *	struct ctr_spec sp = { ... };	// from the command line + image
+ *	int status = ctr_run(s, c, &sp);	// the process's exit status
+ *
+ * The order of operations is crun's and bubblewrap's: mount the union
+ * (layerfs, as the calling user), clone into new user (when not root),
+ * mount, pid, uts, ipc and net namespaces, write the id maps, then in the
+ * child: private propagation, volumes bound BEFORE pivot_root (targets
+ * resolved inside the root with openat2 RESOLVE_IN_ROOT, as runc after its
+ * CVEs), /proc, a minimal /dev, /sys read-only, pivot_root(".", ".") and
+ * detach the old root, hostname, close stray fds, capabilities and
+ * no_new_privs, user, env, working dir, exec.
+ *
+ * State lives in ROOT/containers/ID/state.json: {pid, status, exit_code,
+ * started, finished, cgroups, rootless} (what ps and exec read).
+ */
+#ifndef CTR_H
+#define CTR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "layerstore.h"
+
+struct ctr_volume {
+	char *host; /* absolute, resolved */
+	char *ctr;  /* absolute path in the container */
+	bool ro;
+};
+
+struct ctr_spec {
+	struct ctr_volume *vols;
+	size_t nvols;
+	char **env; /* NULL-terminated, K=V */
+	char *workdir;
+	char *user; /* "uid[:gid]" or "name[:group]", resolved inside */
+	const char *hostname;
+	uint64_t memory;     /* bytes, 0: no limit */
+	uint64_t cpu_millis; /* 1000 = one CPU, 0: no limit */
+	int64_t pids;	     /* 0: no limit */
+	bool net_host, init, tty;
+	char **argv;	     /* NULL-terminated */
+	const char *layerfs; /* the daemon to run */
+};
+
+/* Write the init layer's per-container files (/etc/hostname, /etc/hosts,
+ * /etc/resolv.conf with --net host) and the volumes' mount points; before
+ * the union is mounted. */
+int ctr_prepare_init(const struct ls_container *c, const struct ctr_spec *sp);
+
+/* Run sp in container c, whose union is mounted at rootfs; returns the
+ * process's exit status (128 + signal when killed), or -errno with a
+ * message printed when the container could not start. */
+int ctr_run(struct ls_store *s, const struct ls_container *c,
+	    const struct ctr_spec *sp, const char *rootfs);
+
+/* Run argv in the running container c, as docker exec: every namespace
+ * and the cgroups of its process. env (K=V, NULL-terminated, may be NULL)
+ * is set over the run's environment; workdir/user NULL: the run's. */
+int ctr_exec(struct ls_store *s, const struct ls_container *c,
+	     char *const *argv, char *const *env, const char *workdir,
+	     const char *user, bool tty);
+
+/* --- cgroup.c ------------------------------------------------------------ */
+struct ctr_cgroup {
+	char *paths[8]; /* the directories made, NULL-terminated */
+	bool v2;
+};
+/* Make the container's cgroups and set the limits; a warning (not an
+ * error) when limits are asked for and cannot be set. */
+int ctr_cgroup_create(struct ctr_cgroup *cg, const char *id,
+		      const struct ctr_spec *sp);
+int ctr_cgroup_join(const struct ctr_cgroup *cg, pid_t pid);
+void ctr_cgroup_destroy(struct ctr_cgroup *cg);
+/* The cgroups recorded in state.json ("a:b:c" list) for exec. */
+int ctr_cgroup_join_list(const char *list, pid_t pid);
+
+/* --- child.c ------------------------------------------------------------- */
+struct ctr_child {
+	const struct ctr_spec *sp;
+	const char *rootfs; /* where the union is mounted */
+	int sync[2];	    /* parent -> child: ids mapped, go on */
+	int err;	    /* child -> parent: why it failed (text) */
+	int tty_slave;	    /* -t: the pty's slave, or -1 */
+	bool userns;
+};
+int ctr_child_main(void *arg);
+
+/* --- process.c: what runs inside, after the namespaces -------------------- */
+/* Become sp's user (resolved in the container's /etc/passwd, /etc/group),
+ * enter the working dir, drop capabilities, no_new_privs, exec. Only
+ * returns on failure (-errno, message in buf). */
+int ctr_exec_process(char *const *argv, char *const *env, const char *workdir,
+		     const char *user, char *err, size_t errlen);
+/* The reaper of --init: forwards signals to child, reaps everything,
+ * exits with child's status. */
+_Noreturn void ctr_init_reaper(pid_t child);
+
+/* --- tty.c --------------------------------------------------------------- */
+/* A pty for -t: *ret_master, *ret_slave. */
+int ctr_tty_open(int *ret_master, int *ret_slave);
+/* Relay stdin -> master and master -> stdout until the master closes
+ * (the container's side is gone) or stop reads nonzero; raw mode on the
+ * terminal meanwhile. */
+void ctr_tty_relay(int master, volatile int *stop);
+
+#endif

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * layerctl exec: a new process in a running container, as docker exec.
+ * It joins the container's cgroups (from the host's side, while it still
+ * can), then its namespaces through /proc/PID/ns (the user namespace
+ * first, which gives the rights to join the others), takes the
+ * container's root from /proc/PID/root, and forks: only a child enters
+ * the pid namespace. The launcher stays outside to forward signals and
+ * return the exit status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "ctr.h"
+#include "fsutil.h"
+
+struct target {
+	pid_t pid;
+	char *cgroups, *workdir, *user;
+	char **env;
+};
+
+static void target_free(struct target *t)
+{
+	free(t->cgroups);
+	free(t->workdir);
+	free(t->user);
+	for (char **e = t->env; e && *e; e++)
+		free(*e);
+	free(t->env);
+}
+
+static char *get_str(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ?
+		       strdup(json_object_get_string(v)) :
+		       NULL;
+}
+
+static int read_state(const struct ls_container *c, struct target *t)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int fd = open(c->dir,
+				      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	json_object *o, *v;
+	size_t len;
+	int r = fd < 0 ? -errno :
+			 cu_read_file_at(fd, "state.json", 1 << 20, &buf, &len);
+
+	if (r < 0 || !(o = json_tokener_parse(buf)))
+		return -ENOENT;
+	if (json_object_object_get_ex(o, "pid", &v))
+		t->pid = json_object_get_int(v);
+	t->cgroups = get_str(o, "cgroups");
+	t->workdir = get_str(o, "workdir");
+	t->user = get_str(o, "user");
+	if (json_object_object_get_ex(o, "env", &v) &&
+	    json_object_is_type(v, json_type_array)) {
+		size_t n = json_object_array_length(v);
+
+		t->env = calloc(n + 1, sizeof(char *));
+		for (size_t i = 0; t->env && i < n; i++)
+			t->env[i] = strdup(json_object_get_string(
+				json_object_array_get_idx(v, i)));
+	}
+	json_object_put(o);
+	return t->pid > 0 && kill(t->pid, 0) == 0 ? 0 : -ESRCH;
+}
+
+/* Set K=V in a malloc'd env, replacing K's entry. */
+static int env_merge(char ***env, const char *kv)
+{
+	size_t k = strcspn(kv, "="), n = 0;
+	char **v;
+
+	for (; *env && (*env)[n]; n++)
+		if (!strncmp((*env)[n], kv, k) && (*env)[n][k] == '=') {
+			free((*env)[n]);
+			(*env)[n] = strdup(kv);
+			return (*env)[n] ? 0 : -ENOMEM;
+		}
+	v = realloc(*env, (n + 2) * sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	*env = v;
+	v[n] = strdup(kv);
+	v[n + 1] = NULL;
+	return v[n] ? 0 : -ENOMEM;
+}
+
+static int join(pid_t pid, const char *ns, bool unless_same)
+{
+	char p[64], q[64];
+	struct stat a, b;
+	_cleanup_close_ int fd = -1;
+
+	snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)pid, ns);
+	snprintf(q, sizeof(q), "/proc/self/ns/%s", ns);
+	if (unless_same && stat(p, &a) == 0 && stat(q, &b) == 0 &&
+	    a.st_ino == b.st_ino)
+		return 0;
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* In the forked child: enter everything, fork into the pid namespace,
+ * exec there. Errors go to errfd as text. */
+static _Noreturn void enter(const struct target *t, char *const *argv,
+			    char *const *env, const char *workdir,
+			    const char *user, int errfd, int tty_slave)
+{
+	static const char *const ns[] = { "ipc", "uts", "net", "pid", "mnt" };
+	char err[PATH_MAX + 128] = "";
+	_cleanup_close_ int root = -1;
+	char p[64];
+	int r = ctr_cgroup_join_list(t->cgroups, getpid());
+
+	snprintf(p, sizeof(p), "/proc/%d/root", (int)t->pid);
+	root = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (r < 0 || root < 0)
+		snprintf(err, sizeof(err), "cannot join the container: %s",
+			 strerror(r < 0 ? -r : errno));
+	if (!*err && (r = join(t->pid, "user", true)) < 0)
+		snprintf(err, sizeof(err), "cannot join its user namespace: %s",
+			 strerror(-r));
+	for (size_t i = 0; !*err && i < sizeof(ns) / sizeof(*ns); i++)
+		if ((r = join(t->pid, ns[i], true)) < 0)
+			snprintf(err, sizeof(err),
+				 "cannot join its %s namespace: %s", ns[i],
+				 strerror(-r));
+	if (!*err && (fchdir(root) < 0 || chroot(".") < 0 || chdir("/") < 0))
+		snprintf(err, sizeof(err), "cannot enter its root: %s",
+			 strerror(errno));
+	if (!*err) {
+		pid_t pid = fork(); /* the pid namespace is the child's */
+
+		if (pid > 0) {
+			close(errfd);
+			if (tty_slave >= 0)
+				close(tty_slave);
+			ctr_init_reaper(pid); /* waits, forwards, exits */
+		}
+		if (tty_slave >= 0 &&
+		    (setsid() < 0 || ioctl(tty_slave, TIOCSCTTY, 0) < 0 ||
+		     dup2(tty_slave, 0) < 0 || dup2(tty_slave, 1) < 0 ||
+		     dup2(tty_slave, 2) < 0))
+			snprintf(err, sizeof(err), "cannot use the terminal");
+		if (pid == 0 && !*err)
+			ctr_exec_process(argv, env, workdir, user, err,
+					 sizeof(err));
+		else if (pid < 0)
+			snprintf(err, sizeof(err), "cannot fork: %s",
+				 strerror(errno));
+	}
+	(void)!write(errfd, err, strlen(err));
+	_exit(127);
+}
+
+static volatile pid_t exec_pid;
+static volatile int exec_done;
+
+static void forward(int sig)
+{
+	if (exec_pid > 0)
+		kill(exec_pid, sig);
+}
+
+static void on_chld(int sig)
+{
+	(void)sig;
+	exec_done = 1;
+}
+
+int ctr_exec(struct ls_store *s, const struct ls_container *c,
+	     char *const *argv, char *const *env, const char *workdir,
+	     const char *user, bool tty)
+{
+	static const int fwd[] = { SIGINT,  SIGTERM, SIGHUP,
+				   SIGQUIT, SIGUSR1, SIGUSR2 };
+	struct sigaction sa = { .sa_handler = forward }, dfl = { 0 };
+	struct sigaction sc = { .sa_handler = on_chld,
+				.sa_flags = SA_NOCLDSTOP };
+	struct target t = { 0 };
+	int errp[2], master = -1, slave = -1, st = 0, r;
+	char msg[PATH_MAX + 256];
+	ssize_t n, len = 0;
+	pid_t pid;
+
+	(void)s;
+	r = read_state(c, &t);
+	for (char *const *e = env; r == 0 && e && *e; e++) /* over the run's */
+		r = env_merge(&t.env, *e);
+	if (r == -ESRCH || r == -ENOENT) {
+		fprintf(stderr, "layerctl: container '%s' is not running\n",
+			c->id);
+		target_free(&t);
+		return r;
+	}
+	if (r < 0) {
+		target_free(&t);
+		return r;
+	}
+	if (pipe2(errp, O_CLOEXEC) < 0 ||
+	    (tty && ctr_tty_open(&master, &slave) < 0)) {
+		target_free(&t);
+		return -errno;
+	}
+	for (size_t i = 0; i < sizeof(fwd) / sizeof(*fwd); i++)
+		sigaction(fwd[i], &sa, NULL);
+	sigaction(SIGCHLD, &sc, NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(errp[0]);
+		enter(&t, argv, t.env, workdir ? workdir : t.workdir,
+		      user ? user : t.user, errp[1], slave);
+	}
+	exec_pid = pid;
+	close(errp[1]);
+	if (slave >= 0)
+		close(slave);
+	while (pid > 0 &&
+	       (n = read(errp[0], msg + len, sizeof(msg) - 1 - len)) > 0)
+		len += n;
+	msg[len] = '\0';
+	if (len)
+		fprintf(stderr, "layerctl: %s\n", msg);
+	if (master >= 0 && pid > 0)
+		ctr_tty_relay(master, &exec_done);
+	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	for (size_t i = 0; i < sizeof(fwd) / sizeof(*fwd); i++)
+		sigaction(fwd[i], &dfl, NULL);
+	sigaction(SIGCHLD, &dfl, NULL);
+	close(errp[0]);
+	if (master >= 0)
+		close(master);
+	target_free(&t);
+	if (pid < 0)
+		return -errno;
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}

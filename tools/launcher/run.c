@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The launcher's parent side: the init layer's per-container files, the
+ * clone into new namespaces, id maps, cgroups, signal forwarding, the
+ * exit status, and the state file that ps and exec read.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "ctr.h"
+#include "fsutil.h"
+
+#define STACK_SIZE (1 << 20)
+
+/* --- the init layer ------------------------------------------------------- */
+
+static int write_at(int dirfd, const char *name, const char *text)
+{
+	return cu_atomic_write_at(dirfd, name, text, strlen(text), 0644);
+}
+
+/* A volume's mount point, made in the init layer (never in the upper),
+ * as a directory or an empty file like its source. */
+static int make_target(int initfd, const struct ctr_volume *v)
+{
+	_cleanup_free_ char *dup = strdup(v->ctr + 1);
+	char *save = NULL, *c, *next;
+	struct stat st;
+	int fd, r = 0;
+
+	if (!dup)
+		return -ENOMEM;
+	if (stat(v->host, &st) < 0)
+		return -errno;
+	fd = fcntl(initfd, F_DUPFD_CLOEXEC, 3);
+	for (c = strtok_r(dup, "/", &save); c && fd >= 0 && r == 0; c = next) {
+		int nfd;
+
+		next = strtok_r(NULL, "/", &save);
+		if (!next && !S_ISDIR(st.st_mode)) {
+			nfd = openat(fd, c,
+				     O_WRONLY | O_CREAT | O_NOFOLLOW |
+					     O_CLOEXEC,
+				     0644);
+			r = nfd < 0 && errno != EISDIR ? -errno : 0;
+			if (nfd >= 0)
+				close(nfd);
+			break;
+		}
+		if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST)
+			r = -errno;
+		nfd = openat(fd, c,
+			     O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = nfd;
+	}
+	if (fd < 0 && r == 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int ctr_prepare_init(const struct ls_container *c, const struct ctr_spec *sp)
+{
+	_cleanup_free_ char *init = cu_path_join(c->dir, "init");
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *hosts = NULL, *resolv = NULL;
+	const char *h = sp->hostname;
+	size_t len;
+	int r;
+
+	fd = init ? open(init, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return -errno;
+	if (asprintf(&hosts,
+		     "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+		     "ip6-loopback\n127.0.1.1\t%s\n",
+		     h) < 0)
+		return -ENOMEM;
+	{
+		char line[300];
+
+		snprintf(line, sizeof(line), "%s\n", h);
+		r = write_at(fd, "etc/hostname", line);
+	}
+	if (r == 0)
+		r = write_at(fd, "etc/hosts", hosts);
+	/* the host's resolver config for --net host; none to offer else */
+	if (r == 0 && sp->net_host &&
+	    cu_read_file_at(AT_FDCWD, "/etc/resolv.conf", 65536, &resolv,
+			    &len) == 0)
+		r = write_at(fd, "etc/resolv.conf", resolv);
+	for (size_t i = 0; r == 0 && i < sp->nvols; i++)
+		r = make_target(fd, &sp->vols[i]);
+	return r;
+}
+
+/* --- state ---------------------------------------------------------------- */
+
+static void now(char *buf, size_t size)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct state {
+	const char *status;
+	pid_t pid;
+	int exit_code;
+	char started[32], finished[32];
+	char cgroups[PATH_MAX * 3];
+	const struct ctr_spec *sp;
+};
+
+static json_object *strings(char *const *v)
+{
+	json_object *a = json_object_new_array();
+
+	for (; v && *v; v++)
+		json_object_array_add(a, json_object_new_string(*v));
+	return a;
+}
+
+static int write_state(const struct ls_container *c, const struct state *st)
+{
+	_cleanup_close_ int fd = open(c->dir,
+				      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	json_object *o = json_object_new_object();
+	const char *txt;
+	int r;
+
+	json_object_object_add(o, "status", json_object_new_string(st->status));
+	json_object_object_add(o, "pid", json_object_new_int(st->pid));
+	json_object_object_add(o, "exit_code",
+			       json_object_new_int(st->exit_code));
+	json_object_object_add(o, "started",
+			       json_object_new_string(st->started));
+	if (*st->finished)
+		json_object_object_add(o, "finished",
+				       json_object_new_string(st->finished));
+	json_object_object_add(o, "cgroups",
+			       json_object_new_string(st->cgroups));
+	json_object_object_add(o, "rootless",
+			       json_object_new_boolean(geteuid() != 0));
+	json_object_object_add(o, "env", strings(st->sp->env));
+	json_object_object_add(o, "workdir",
+			       json_object_new_string(st->sp->workdir ?
+							      st->sp->workdir :
+							      "/"));
+	json_object_object_add(o, "user",
+			       json_object_new_string(
+				       st->sp->user ? st->sp->user : "0"));
+	txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	r = fd < 0 ? -errno : write_at(fd, "state.json", txt);
+	json_object_put(o);
+	return r;
+}
+
+/* --- id maps -------------------------------------------------------------- */
+
+/* START COUNT of name's (or uid's) range in /etc/subuid or /etc/subgid. */
+static bool subid_range(const char *file, unsigned long id,
+			unsigned long *start, unsigned long *count)
+{
+	FILE *f = fopen(file, "re");
+	char *line = NULL, name[256] = "";
+	size_t cap = 0;
+	bool found = false;
+	FILE *pw = fopen("/etc/passwd", "re");
+
+	while (pw && getline(&line, &cap, pw) > 0) {
+		unsigned long u;
+		char n[256];
+
+		if (sscanf(line, "%255[^:]:%*[^:]:%lu", n, &u) == 2 &&
+		    u == id) {
+			snprintf(name, sizeof(name), "%s", n);
+			break;
+		}
+	}
+	if (pw)
+		fclose(pw);
+	while (f && !found && getline(&line, &cap, f) > 0) {
+		char n[256];
+
+		if (sscanf(line, "%255[^:]:%lu:%lu", n, start, count) != 3)
+			continue;
+		found = !strcmp(n, name) || strtoul(n, NULL, 10) == id;
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	return found && *count > 0;
+}
+
+static int run_helper(const char *prog, pid_t pid, unsigned long id,
+		      unsigned long start, unsigned long count)
+{
+	char a[5][24];
+	pid_t p;
+	int st;
+
+	snprintf(a[0], 24, "%d", (int)pid);
+	snprintf(a[1], 24, "%lu", id);
+	snprintf(a[2], 24, "%lu", start);
+	snprintf(a[3], 24, "%lu", count);
+	p = fork();
+	if (p == 0) {
+		execlp(prog, prog, a[0], "0", a[1], "1", "1", a[2], a[3],
+		       (char *)NULL);
+		_exit(127);
+	}
+	if (p < 0 || waitpid(p, &st, 0) < 0)
+		return -errno;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EPERM;
+}
+
+static int write_proc(pid_t pid, const char *file, const char *text)
+{
+	char p[64];
+	_cleanup_close_ int fd = -1;
+
+	snprintf(p, sizeof(p), "/proc/%d/%s", (int)pid, file);
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || cu_write_all(fd, text, strlen(text)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Root in the container is the caller; with /etc/subuid ranges and the
+ * newuidmap helpers, 1..N are the subordinate ids (as podman does), else
+ * the one id alone (setgroups denied, as the kernel then requires). */
+static int write_maps(pid_t pid)
+{
+	unsigned long us, uc, gs, gc;
+	char m[64];
+	int r;
+
+	if (subid_range("/etc/subuid", getuid(), &us, &uc) &&
+	    subid_range("/etc/subgid", getuid(), &gs, &gc) &&
+	    run_helper("newuidmap", pid, getuid(), us, uc) == 0 &&
+	    run_helper("newgidmap", pid, getgid(), gs, gc) == 0)
+		return 0;
+	snprintf(m, sizeof(m), "0 %u 1\n", (unsigned)getuid());
+	r = write_proc(pid, "uid_map", m);
+	if (r == 0)
+		r = write_proc(pid, "setgroups", "deny");
+	snprintf(m, sizeof(m), "0 %u 1\n", (unsigned)getgid());
+	if (r == 0)
+		r = write_proc(pid, "gid_map", m);
+	return r;
+}
+
+/* --- running -------------------------------------------------------------- */
+
+static volatile pid_t child_pid;
+static volatile int child_done;
+
+static void forward(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+static void on_chld(int sig)
+{
+	(void)sig;
+	child_done = 1;
+}
+
+static void signals(bool on)
+{
+	static const int fwd[] = { SIGINT,  SIGTERM, SIGHUP,
+				   SIGQUIT, SIGUSR1, SIGUSR2 };
+	struct sigaction sa = { .sa_handler = on ? forward : SIG_DFL };
+	struct sigaction sc = { .sa_handler = on ? on_chld : SIG_DFL,
+				.sa_flags = SA_NOCLDSTOP };
+
+	for (size_t i = 0; i < sizeof(fwd) / sizeof(*fwd); i++)
+		sigaction(fwd[i], &sa, NULL);
+	sigaction(SIGCHLD, &sc, NULL);
+}
+
+/* The child's setup error, if it sent one (EOF: it exec'd). */
+static bool child_failed(int fd, char *buf, size_t size)
+{
+	ssize_t n, len = 0;
+
+	while ((n = read(fd, buf + len, size - 1 - len)) > 0)
+		len += n;
+	buf[len] = '\0';
+	return len > 0;
+}
+
+static pid_t start(struct ctr_child *ch, int flags, void **stack)
+{
+	*stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (*stack == MAP_FAILED)
+		return -errno;
+	pid_t pid = clone(ctr_child_main, (char *)*stack + STACK_SIZE,
+			  flags | SIGCHLD, ch);
+	return pid < 0 ? -errno : pid;
+}
+
+static int wait_child(pid_t pid, int tty_master)
+{
+	int st;
+
+	if (tty_master >= 0)
+		ctr_tty_relay(tty_master, &child_done);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+int ctr_run(struct ls_store *s, const struct ls_container *c,
+	    const struct ctr_spec *sp, const char *rootfs)
+{
+	struct ctr_child ch = { .sp = sp,
+				.rootfs = rootfs,
+				.tty_slave = -1,
+				.userns = geteuid() != 0 };
+	struct state st = { .status = "running", .sp = sp };
+	struct ctr_cgroup cg;
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
+		    (sp->net_host ? 0 : CLONE_NEWNET) |
+		    (ch.userns ? CLONE_NEWUSER : 0);
+	int errp[2] = { -1, -1 }, master = -1, status;
+	char msg[PATH_MAX + 256];
+	void *stack = NULL;
+	pid_t pid;
+
+	(void)s;
+	ctr_cgroup_create(&cg, c->id, sp);
+	for (size_t i = 0; cg.paths[i]; i++)
+		snprintf(st.cgroups + strlen(st.cgroups),
+			 sizeof(st.cgroups) - strlen(st.cgroups), "%s%s",
+			 i ? ":" : "", cg.paths[i]);
+	if (pipe2(ch.sync, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+	    (sp->tty && ctr_tty_open(&master, &ch.tty_slave) < 0)) {
+		status = -errno;
+		fprintf(stderr, "layerctl: cannot start: %s\n",
+			strerror(errno));
+		goto out;
+	}
+	ch.err = errp[1];
+	signals(true);
+	pid = start(&ch, flags, &stack);
+	if (pid < 0) {
+		status = pid;
+		fprintf(stderr, "layerctl: cannot make the namespaces: %s\n",
+			strerror(-pid));
+		goto out;
+	}
+	child_pid = pid;
+	close(ch.sync[0]);
+	close(errp[1]);
+	errp[1] = ch.sync[0] = -1;
+	if (ch.tty_slave >= 0)
+		close(ch.tty_slave);
+	if ((ch.userns && (status = write_maps(pid)) < 0) ||
+	    (status = ctr_cgroup_join(&cg, pid)) < 0) {
+		fprintf(stderr, "layerctl: cannot set up the container: %s\n",
+			strerror(-status));
+		kill(pid, SIGKILL);
+		wait_child(pid, -1);
+		goto out;
+	}
+	now(st.started, sizeof(st.started));
+	st.pid = pid;
+	write_state(c, &st);
+	(void)!write(ch.sync[1], "g", 1);
+	if (child_failed(errp[0], msg, sizeof(msg)))
+		fprintf(stderr, "layerctl: %s\n", msg);
+	status = wait_child(pid, master);
+	st.status = "exited";
+	st.pid = 0;
+	st.exit_code = status;
+	now(st.finished, sizeof(st.finished));
+	write_state(c, &st);
+out:
+	signals(false);
+	child_pid = 0;
+	for (int *fd = ch.sync; fd < ch.sync + 2; fd++)
+		if (*fd >= 0)
+			close(*fd);
+	if (errp[0] >= 0)
+		close(errp[0]);
+	if (errp[1] >= 0)
+		close(errp[1]);
+	if (master >= 0)
+		close(master);
+	if (stack)
+		munmap(stack, STACK_SIZE);
+	ctr_cgroup_destroy(&cg);
+	return status;
+}
