@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,44 @@ char *lc_mounted_at(const struct ls_container *c)
 	return buf;
 }
 
+/* ---- run state ------------------------------------------------------------- */
+
+/* What state.json says (written by run), checked against the process:
+ * "created" (never run), "running" (its pid alive) or "exited". */
+struct run_state {
+	const char *status;
+	int pid, exit_code;
+};
+
+static struct run_state run_state(const struct ls_container *c)
+{
+	struct run_state st = { .status = "created" };
+	_cleanup_close_ int fd = open(c->dir,
+				      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	json_object *o, *v;
+	size_t len;
+
+	if (fd < 0 ||
+	    cu_read_file_at(fd, "state.json", 1 << 20, &buf, &len) < 0 ||
+	    !(o = json_tokener_parse(buf)))
+		return st;
+	if (json_object_object_get_ex(o, "pid", &v))
+		st.pid = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "exit_code", &v))
+		st.exit_code = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "status", &v) &&
+	    !strcmp(json_object_get_string(v), "running") && st.pid > 0 &&
+	    kill(st.pid, 0) == 0)
+		st.status = "running";
+	else
+		st.status = "exited";
+	if (strcmp(st.status, "running"))
+		st.pid = 0;
+	json_object_put(o);
+	return st;
+}
+
 /* ---- create --------------------------------------------------------------- */
 
 static void create_usage(FILE *f)
@@ -124,6 +163,11 @@ static json_object *container_json(const struct ls_container *c,
 	json_object_object_add(o, "layers", a);
 	json_object_object_add(o, "mounted",
 			       mnt ? json_object_new_string(mnt) : NULL);
+	struct run_state st = run_state(c);
+	json_object_object_add(o, "status", json_object_new_string(st.status));
+	json_object_object_add(o, "pid", json_object_new_int(st.pid));
+	json_object_object_add(o, "exit_code",
+			       json_object_new_int(st.exit_code));
 	return o;
 }
 
@@ -190,7 +234,8 @@ int lc_cmd_ps(const struct lc_ctx *ctx, int argc, char **argv)
 		else
 			return fputs("usage: layerctl ps [--json]\n\n"
 				     "List the containers: ID, image, created, "
-				     "where mounted.\n",
+				     "status (created, running with its pid,\n"
+				     "exited with its code), where mounted.\n",
 				     ch == 'h' ? stdout : stderr),
 			       ch == 'h' ? 0 : 2;
 	}
@@ -205,18 +250,27 @@ int lc_cmd_ps(const struct lc_ctx *ctx, int argc, char **argv)
 	if (json)
 		a = json_object_new_array();
 	else
-		printf("%-20s %-24s %-21s %s\n", "ID", "IMAGE", "CREATED",
-		       "MOUNTED");
+		printf("%-20s %-24s %-21s %-22s %s\n", "ID", "IMAGE", "CREATED",
+		       "STATUS", "MOUNTED");
 	for (size_t i = 0; i < n; i++) {
-		char *mnt = lc_mounted_at(v[i]);
+		char *mnt = lc_mounted_at(v[i]), status[40];
+		struct run_state st = run_state(v[i]);
 
+		if (st.pid)
+			snprintf(status, sizeof(status), "running (pid %d)",
+				 st.pid);
+		else if (!strcmp(st.status, "exited"))
+			snprintf(status, sizeof(status), "exited (%d)",
+				 st.exit_code);
+		else
+			snprintf(status, sizeof(status), "%s", st.status);
 		if (json)
 			json_object_array_add(a, container_json(v[i], mnt));
 		else
-			printf("%-20s %-24s %-21s %s\n", v[i]->id,
+			printf("%-20s %-24s %-21s %-22s %s\n", v[i]->id,
 			       v[i]->ref && *v[i]->ref ? v[i]->ref :
 							 v[i]->image,
-			       v[i]->created ? v[i]->created : "-",
+			       v[i]->created ? v[i]->created : "-", status,
 			       mnt ? mnt : "-");
 		free(mnt);
 	}
@@ -255,6 +309,15 @@ int lc_cmd_rm(const struct lc_ctx *ctx, int argc, char **argv)
 			continue;
 		}
 		mnt = lc_mounted_at(c);
+		if (run_state(c).pid) {
+			fprintf(stderr,
+				"layerctl: container '%s' is running (pid %d)\n",
+				argv[i], run_state(c).pid);
+			ls_container_free(c);
+			free(mnt);
+			st = 1;
+			continue;
+		}
 		ls_container_free(c);
 		if (mnt) {
 			fprintf(stderr,
