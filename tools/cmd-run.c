@@ -372,6 +372,14 @@ static int run_container(struct ls_store *s, struct run_args *a,
 		return fprintf(stderr, "layerctl: cannot make '%s': %s\n",
 			       rootfs, strerror(errno)),
 		       125;
+	{ /* absolute: it is recorded, and compared with mountinfo */
+		char *abs = realpath(rootfs, NULL);
+
+		if (!abs)
+			return 125;
+		free(rootfs);
+		rootfs = abs;
+	}
 	if (lc_mount_container(s, c, rootfs) < 0)
 		return 125;
 	r = ctr_run(s, c, &a->sp, rootfs);
