@@ -230,27 +230,6 @@ static size_t strv_len(char *const *v)
 	return n;
 }
 
-/* Set K=V in env (replacing K's entry). */
-static int env_put(char ***env, const char *kv)
-{
-	size_t k = strcspn(kv, "="), n = strv_len(*env);
-	char **v;
-
-	for (size_t i = 0; i < n; i++)
-		if (!strncmp((*env)[i], kv, k) && (*env)[i][k] == '=') {
-			free((*env)[i]);
-			(*env)[i] = strdup(kv);
-			return (*env)[i] ? 0 : -ENOMEM;
-		}
-	v = realloc(*env, (n + 2) * sizeof(char *));
-	if (!v)
-		return -ENOMEM;
-	*env = v;
-	v[n] = strdup(kv);
-	v[n + 1] = NULL;
-	return v[n] ? 0 : -ENOMEM;
-}
-
 static json_object *image_config(struct ls_store *s,
 				 const struct ls_container *c)
 {
@@ -312,11 +291,11 @@ static int make_process(struct ls_store *s, const struct ls_container *c,
 	for (char **e = a->sp.env; e && *e; e++)
 		has_path |= !strncmp(*e, "PATH=", 5);
 	if (r == 0 && !has_path)
-		r = env_put(&a->sp.env, "PATH=" DEFAULT_PATH);
+		r = ctr_env_set(&a->sp.env, "PATH=" DEFAULT_PATH);
 	if (r == 0)
-		r = env_put(&a->sp.env, host);
+		r = ctr_env_set(&a->sp.env, host);
 	if (r == 0 && a->sp.tty)
-		r = env_put(&a->sp.env, "TERM=xterm");
+		r = ctr_env_set(&a->sp.env, "TERM=xterm");
 	for (size_t i = 0; r == 0 && i < a->nenv_cli; i++) {
 		const char *e = a->env_cli[i];
 		_cleanup_free_ char *kv = NULL;
@@ -328,7 +307,7 @@ static int make_process(struct ls_store *s, const struct ls_container *c,
 				return -ENOMEM;
 			e = kv;
 		}
-		r = env_put(&a->sp.env, e);
+		r = ctr_env_set(&a->sp.env, e);
 	}
 	return r;
 }

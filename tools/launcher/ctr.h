@@ -97,6 +97,13 @@ int ctr_child_main(void *arg);
  * returns on failure (-errno, message in buf). */
 int ctr_exec_process(char *const *argv, char *const *env, const char *workdir,
 		     const char *user, char *err, size_t errlen);
+/* Set K=V in a malloc'd NULL-terminated env, replacing K's entry. */
+int ctr_env_set(char ***env, const char *kv);
+/* Forward SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2 to pid (0: none yet,
+ * set again once known) and note SIGCHLD in ctr_child_exited; pid < 0:
+ * back to the defaults. */
+void ctr_signals_forward(pid_t pid);
+extern volatile int ctr_child_exited;
 /* The reaper of --init: forwards signals to child, reaps everything,
  * exits with child's status. */
 _Noreturn void ctr_init_reaper(pid_t child);

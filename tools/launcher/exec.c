@@ -81,27 +81,6 @@ static int read_state(const struct ls_container *c, struct target *t)
 	return t->pid > 0 && kill(t->pid, 0) == 0 ? 0 : -ESRCH;
 }
 
-/* Set K=V in a malloc'd env, replacing K's entry. */
-static int env_merge(char ***env, const char *kv)
-{
-	size_t k = strcspn(kv, "="), n = 0;
-	char **v;
-
-	for (; *env && (*env)[n]; n++)
-		if (!strncmp((*env)[n], kv, k) && (*env)[n][k] == '=') {
-			free((*env)[n]);
-			(*env)[n] = strdup(kv);
-			return (*env)[n] ? 0 : -ENOMEM;
-		}
-	v = realloc(*env, (n + 2) * sizeof(char *));
-	if (!v)
-		return -ENOMEM;
-	*env = v;
-	v[n] = strdup(kv);
-	v[n + 1] = NULL;
-	return v[n] ? 0 : -ENOMEM;
-}
-
 static int join(pid_t pid, const char *ns, bool unless_same)
 {
 	char p[64], q[64];
@@ -172,30 +151,10 @@ static _Noreturn void enter(const struct target *t, char *const *argv,
 	_exit(127);
 }
 
-static volatile pid_t exec_pid;
-static volatile int exec_done;
-
-static void forward(int sig)
-{
-	if (exec_pid > 0)
-		kill(exec_pid, sig);
-}
-
-static void on_chld(int sig)
-{
-	(void)sig;
-	exec_done = 1;
-}
-
 int ctr_exec(struct ls_store *s, const struct ls_container *c,
 	     char *const *argv, char *const *env, const char *workdir,
 	     const char *user, bool tty)
 {
-	static const int fwd[] = { SIGINT,  SIGTERM, SIGHUP,
-				   SIGQUIT, SIGUSR1, SIGUSR2 };
-	struct sigaction sa = { .sa_handler = forward }, dfl = { 0 };
-	struct sigaction sc = { .sa_handler = on_chld,
-				.sa_flags = SA_NOCLDSTOP };
 	struct target t = { 0 };
 	int errp[2], master = -1, slave = -1, st = 0, r;
 	char msg[PATH_MAX + 256];
@@ -205,7 +164,7 @@ int ctr_exec(struct ls_store *s, const struct ls_container *c,
 	(void)s;
 	r = read_state(c, &t);
 	for (char *const *e = env; r == 0 && e && *e; e++) /* over the run's */
-		r = env_merge(&t.env, *e);
+		r = ctr_env_set(&t.env, *e);
 	if (r == -ESRCH || r == -ENOENT) {
 		fprintf(stderr, "layerctl: container '%s' is not running\n",
 			c->id);
@@ -221,16 +180,14 @@ int ctr_exec(struct ls_store *s, const struct ls_container *c,
 		target_free(&t);
 		return -errno;
 	}
-	for (size_t i = 0; i < sizeof(fwd) / sizeof(*fwd); i++)
-		sigaction(fwd[i], &sa, NULL);
-	sigaction(SIGCHLD, &sc, NULL);
+	ctr_signals_forward(0);
 	pid = fork();
 	if (pid == 0) {
 		close(errp[0]);
 		enter(&t, argv, t.env, workdir ? workdir : t.workdir,
 		      user ? user : t.user, errp[1], slave);
 	}
-	exec_pid = pid;
+	ctr_signals_forward(pid > 0 ? pid : 0);
 	close(errp[1]);
 	if (slave >= 0)
 		close(slave);
@@ -241,12 +198,10 @@ int ctr_exec(struct ls_store *s, const struct ls_container *c,
 	if (len)
 		fprintf(stderr, "layerctl: %s\n", msg);
 	if (master >= 0 && pid > 0)
-		ctr_tty_relay(master, &exec_done);
+		ctr_tty_relay(master, &ctr_child_exited);
 	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	for (size_t i = 0; i < sizeof(fwd) / sizeof(*fwd); i++)
-		sigaction(fwd[i], &dfl, NULL);
-	sigaction(SIGCHLD, &dfl, NULL);
+	ctr_signals_forward(-1);
 	close(errp[0]);
 	if (master >= 0)
 		close(master);

@@ -288,3 +288,55 @@ _Noreturn void ctr_init_reaper(pid_t child)
 		_exit(128 + WTERMSIG(st));
 	_exit(WEXITSTATUS(st));
 }
+
+int ctr_env_set(char ***env, const char *kv)
+{
+	size_t k = strcspn(kv, "="), n = 0;
+	char **v;
+
+	for (; *env && (*env)[n]; n++)
+		if (!strncmp((*env)[n], kv, k) && (*env)[n][k] == '=') {
+			free((*env)[n]);
+			(*env)[n] = strdup(kv);
+			return (*env)[n] ? 0 : -ENOMEM;
+		}
+	v = realloc(*env, (n + 2) * sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	*env = v;
+	v[n] = strdup(kv);
+	v[n + 1] = NULL;
+	return v[n] ? 0 : -ENOMEM;
+}
+
+/* --- the launcher's own signals ------------------------------------------ */
+
+static volatile pid_t fwd_pid;
+volatile int ctr_child_exited;
+
+static void forward(int sig)
+{
+	if (fwd_pid > 0)
+		kill(fwd_pid, sig);
+}
+
+static void on_chld(int sig)
+{
+	(void)sig;
+	ctr_child_exited = 1;
+}
+
+void ctr_signals_forward(pid_t pid)
+{
+	static const int fwd[] = { SIGINT,  SIGTERM, SIGHUP,
+				   SIGQUIT, SIGUSR1, SIGUSR2 };
+	struct sigaction sa = { .sa_handler = pid >= 0 ? forward : SIG_DFL };
+	struct sigaction sc = { .sa_handler = pid >= 0 ? on_chld : SIG_DFL,
+				.sa_flags = SA_NOCLDSTOP };
+
+	fwd_pid = pid;
+	ctr_child_exited = 0;
+	for (size_t i = 0; i < sizeof(fwd) / sizeof(*fwd); i++)
+		sigaction(fwd[i], &sa, NULL);
+	sigaction(SIGCHLD, &sc, NULL);
+}

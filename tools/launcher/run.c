@@ -269,34 +269,6 @@ static int write_maps(pid_t pid)
 
 /* --- running -------------------------------------------------------------- */
 
-static volatile pid_t child_pid;
-static volatile int child_done;
-
-static void forward(int sig)
-{
-	if (child_pid > 0)
-		kill(child_pid, sig);
-}
-
-static void on_chld(int sig)
-{
-	(void)sig;
-	child_done = 1;
-}
-
-static void signals(bool on)
-{
-	static const int fwd[] = { SIGINT,  SIGTERM, SIGHUP,
-				   SIGQUIT, SIGUSR1, SIGUSR2 };
-	struct sigaction sa = { .sa_handler = on ? forward : SIG_DFL };
-	struct sigaction sc = { .sa_handler = on ? on_chld : SIG_DFL,
-				.sa_flags = SA_NOCLDSTOP };
-
-	for (size_t i = 0; i < sizeof(fwd) / sizeof(*fwd); i++)
-		sigaction(fwd[i], &sa, NULL);
-	sigaction(SIGCHLD, &sc, NULL);
-}
-
 /* The child's setup error, if it sent one (EOF: it exec'd). */
 static bool child_failed(int fd, char *buf, size_t size)
 {
@@ -324,7 +296,7 @@ static int wait_child(pid_t pid, int tty_master)
 	int st;
 
 	if (tty_master >= 0)
-		ctr_tty_relay(tty_master, &child_done);
+		ctr_tty_relay(tty_master, &ctr_child_exited);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
@@ -361,7 +333,7 @@ int ctr_run(struct ls_store *s, const struct ls_container *c,
 		goto out;
 	}
 	ch.err = errp[1];
-	signals(true);
+	ctr_signals_forward(0);
 	pid = start(&ch, flags);
 	if (pid < 0) {
 		status = pid;
@@ -369,7 +341,7 @@ int ctr_run(struct ls_store *s, const struct ls_container *c,
 			strerror(-pid));
 		goto out;
 	}
-	child_pid = pid;
+	ctr_signals_forward(pid);
 	close(ch.sync[0]);
 	close(errp[1]);
 	errp[1] = ch.sync[0] = -1;
@@ -396,8 +368,7 @@ int ctr_run(struct ls_store *s, const struct ls_container *c,
 	now(st.finished, sizeof(st.finished));
 	write_state(c, &st);
 out:
-	signals(false);
-	child_pid = 0;
+	ctr_signals_forward(-1);
 	for (int *fd = ch.sync; fd < ch.sync + 2; fd++)
 		if (*fd >= 0)
 			close(*fd);
