@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -73,6 +74,9 @@ void cu_override_apply_at(int dirfd, const char *path, const char *name,
 {
 	char p[PATH_MAX + 32];
 
-	snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, path);
+	if (dirfd == AT_FDCWD)
+		snprintf(p, sizeof(p), "%s", path);
+	else
+		snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, path);
 	apply(p, false, name, st);
 }

@@ -336,6 +336,11 @@ static int copy_up_lower(struct lfs_fs *fs, struct lfs_node *n,
 
 	if (fstatat(c.old->r[0].fd, "", &c.st, AT_EMPTY_PATH) < 0)
 		return -errno;
+	/* the owner and mode the union shows, where the lower keeps them in
+	 * an override xattr (a rootless store's layers) */
+	cu_override_apply(c.old->r[0].fd,
+			  fs->layers[lfs_top_layer(c.old)].override_xattr,
+			  &c.st);
 	indexed = lfs_index_applies(fs, lfs_top_layer(c.old), &c.st);
 	if (!n->parent || !n->name) {
 		if (!indexed)

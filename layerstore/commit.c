@@ -326,7 +326,8 @@ static void *unpack_main(void *arg)
 {
 	struct unpacker *u = arg;
 	struct ls_untar_opts o = { .allow_devices = geteuid() == 0,
-				   .chown = geteuid() == 0 };
+				   .chown = geteuid() == 0,
+				   .record_owner = geteuid() != 0 };
 	char buf[65536];
 
 	u->r = ls_layer_stage(u->s, u->fd[0], "(new layer)", NULL, &o,

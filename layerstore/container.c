@@ -20,10 +20,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "override.h"
 #include "store-private.h"
 
 void ls_container_free(struct ls_container *c)
@@ -56,6 +58,36 @@ static bool id_valid(const char *id)
 	return strspn(id, LS_ALNUM "_.-") == n;
 }
 
+/* Owner and mode of dirfd/name ("" for dirfd): chown as root; rootless,
+ * the override xattr layerfs reads (as the store's rootless layers do),
+ * with the mode on disk open to us. */
+static int set_owner(int dirfd, const char *name, uid_t uid, gid_t gid,
+		     mode_t mode)
+{
+	char p[PATH_MAX + 32], v[64];
+	int n;
+
+	if (geteuid() == 0) {
+		if (*name &&
+		    fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		return *name && fchmodat(dirfd, name, mode & 07777, 0) < 0 ?
+			       -errno :
+			       0;
+	}
+	n = snprintf(v, sizeof(v), "%u:%u:0%o", (unsigned)uid, (unsigned)gid,
+		     (unsigned)(mode & 07777));
+	snprintf(p, sizeof(p), "/proc/self/fd/%d%s%s", dirfd, *name ? "/" : "",
+		 name);
+	if (setxattr(p, CU_OVERRIDE_CONTAINERS, v, n, 0) < 0)
+		return -errno;
+	if (*name &&
+	    fchmodat(dirfd, name,
+		     (mode & 07777) | (S_ISDIR(mode) ? 0700 : 0600), 0) < 0)
+		return -errno;
+	return 0;
+}
+
 /* The init layer: what the launcher writes per container, as empty files
  * and directories whose owner and mode follow the image's where it has
  * them (so the init layer does not change how /etc looks). */
@@ -79,26 +111,32 @@ static int make_init(struct ls_store *s, int cfd, const struct ls_image *img)
 			_cleanup_free_ char *q = p ? cu_path_join(p, dirs[i]) :
 						     NULL;
 
-			if (q && lstat(q, &st) == 0)
+			if (q && lstat(q, &st) == 0) {
+				/* a rootless store keeps owners in xattrs */
+				cu_override_apply_at(AT_FDCWD, q,
+						     CU_OVERRIDE_CONTAINERS,
+						     &st);
 				break;
+			}
 			st.st_mode = S_IFDIR | 0755;
 		}
 		if (!S_ISDIR(st.st_mode))
 			continue; /* the image has a non-directory there */
 		if (mkdirat(ifd, dirs[i], st.st_mode & 07777) < 0)
 			return -errno;
-		if (geteuid() == 0 &&
-		    fchownat(ifd, dirs[i], st.st_uid, st.st_gid, 0) < 0)
-			return -errno;
-		if (fchmodat(ifd, dirs[i], st.st_mode & 07777, 0) < 0)
-			return -errno;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-		r = cu_atomic_write_at(ifd, files[i], "", 0, 0644);
+		r = set_owner(ifd, dirs[i], st.st_uid, st.st_gid, st.st_mode);
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		r = cu_atomic_write_at(ifd, files[i], "", 0, 0644);
+		if (r == 0)
+			r = set_owner(ifd, files[i], 0, 0, S_IFREG | 0644);
+		if (r < 0)
+			return r;
+	}
+	/* rootless: mark the layer so layerfs reads the owners kept */
+	return geteuid() == 0 ? 0 : set_owner(ifd, "", 0, 0, S_IFDIR | 0755);
 }
 
 static int write_json(int cfd, const char *id, const struct ls_image *img)
@@ -164,6 +202,8 @@ int ls_container_create(struct ls_store *s, const char *ref, const char *id,
 		r = -errno;
 	if (r == 0)
 		r = make_init(s, cfd, img);
+	if (r == 0 && geteuid() != 0) /* the union's root is root's */
+		r = set_owner(cfd, "upper", 0, 0, S_IFDIR | 0755);
 	if (r == 0)
 		r = write_json(cfd, id, img);
 	if (r == 0 && syncfs(cfd) < 0)

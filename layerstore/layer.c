@@ -160,7 +160,8 @@ int ls_layer_unpack(struct ls_store *s, const char *blob,
 		    const char *expect_diff_id, char *ret_diff_id)
 {
 	struct ls_untar_opts o = { .allow_devices = geteuid() == 0,
-				   .chown = geteuid() == 0 };
+				   .chown = geteuid() == 0,
+				   .record_owner = geteuid() != 0 };
 	const char *hex = expect_diff_id ? ls_digest_hex(expect_diff_id) : NULL;
 	struct ls_untar_result res;
 	char name[32], tok[13];

@@ -389,6 +389,7 @@ static struct ls_untar_opts untar_opts(struct load *l)
 	return (struct ls_untar_opts){
 		.allow_devices = geteuid() == 0,
 		.chown = geteuid() == 0,
+		.record_owner = geteuid() != 0,
 		.max_bytes = l->o ? l->o->max_layer_size : 0,
 		.max_entries = l->o ? l->o->max_entries : 0,
 		.progress = progress,

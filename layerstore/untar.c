@@ -24,6 +24,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "override.h"
 #include "untar.h"
 #include "whiteout.h"
 
@@ -288,21 +289,45 @@ static int replace(struct untar *u, int pfd, const char *base, bool dir)
 	return cu_rm_rf_at(pfd, base);
 }
 
+/* Rootless: the owner and mode in the override xattr of dirfd/base ("" =
+ * dirfd itself); the mode on disk gets what we need to read it back. */
+static int record_owner(int dirfd, const char *base, uid_t uid, gid_t gid,
+			mode_t mode, mode_t *ret_disk_mode)
+{
+	char p[PATH_MAX + 32], v[64];
+	int n = snprintf(v, sizeof(v), "%u:%u:0%o", (unsigned)uid,
+			 (unsigned)gid, (unsigned)(mode & 07777));
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d%s%s", dirfd, *base ? "/" : "",
+		 base);
+	/* "" is the fd itself: its /proc link must be followed */
+	if ((*base ? lsetxattr : setxattr)(p, CU_OVERRIDE_CONTAINERS, v, n, 0) <
+	    0)
+		return -errno;
+	*ret_disk_mode = (mode & 07777) | (S_ISDIR(mode) ? 0700 : 0600);
+	return 0;
+}
+
 static int owner_mode_times(struct untar *u, struct archive_entry *e, int pfd,
-			    const char *base, bool link)
+			    const char *base, mode_t type)
 {
 	struct timespec ts[2] = {
 		{ archive_entry_atime(e), archive_entry_atime_nsec(e) },
 		{ archive_entry_mtime(e), archive_entry_mtime_nsec(e) },
 	};
-	int nf = AT_SYMLINK_NOFOLLOW;
+	mode_t mode = archive_entry_perm(e);
+	int nf = AT_SYMLINK_NOFOLLOW, r;
 
 	if (!archive_entry_atime_is_set(e))
 		ts[0] = ts[1];
 	if (u->o->chown && fchownat(pfd, base, archive_entry_uid(e),
 				    archive_entry_gid(e), nf) < 0)
 		return -errno;
-	if (!link && fchmodat(pfd, base, archive_entry_perm(e), 0) < 0)
+	if (u->o->record_owner && type == AE_IFREG &&
+	    (r = record_owner(pfd, base, archive_entry_uid(e),
+			      archive_entry_gid(e), S_IFREG | mode, &mode)) < 0)
+		return r;
+	if (type != AE_IFLNK && fchmodat(pfd, base, mode, 0) < 0)
 		return -errno;
 	return utimensat(pfd, base, ts, nf) < 0 ? -errno : 0;
 }
@@ -462,7 +487,7 @@ static int apply_entry(struct untar *u, struct archive_entry *e)
 		r = make_node(u, e, t, pfd, base, path);
 	/* xattrs after the owner: a chown drops security.capability */
 	if (r == 0 && !hl && t != AE_IFDIR &&
-	    (r = owner_mode_times(u, e, pfd, base, t == AE_IFLNK)) < 0)
+	    (r = owner_mode_times(u, e, pfd, base, t)) < 0)
 		r = fail(u, r, "cannot set the owner, mode or times of '%s'",
 			 path);
 	if (r == 0)
@@ -485,9 +510,14 @@ static int finish_dirs(struct untar *u)
 		/* through the fd: the path was checked, the fd is what it
 		 * checked */
 		cu_fd_path(fd, p, sizeof(p));
+		mode_t mode = d->mode;
+
 		if ((u->o->chown &&
 		     fchownat(fd, "", d->uid, d->gid, AT_EMPTY_PATH) < 0) ||
-		    chmod(p, d->mode) < 0 ||
+		    (u->o->record_owner &&
+		     record_owner(fd, "", d->uid, d->gid, S_IFDIR | d->mode,
+				  &mode) < 0) ||
+		    chmod(p, mode) < 0 ||
 		    utimensat(AT_FDCWD, p, d->ts, 0) < 0) {
 			close(fd);
 			return fail(u, -errno,
@@ -542,7 +572,13 @@ static int drain(struct untar *u)
 static int run(struct untar *u)
 {
 	struct archive_entry *e;
+	mode_t m;
 	int r = open_readers(u);
+
+	/* the root's mark tells layerfs this layer keeps owners in xattrs */
+	if (r == 0 && u->o->record_owner &&
+	    (r = record_owner(u->rootfd, "", 0, 0, S_IFDIR | 0755, &m)) < 0)
+		return fail(u, r, "cannot record owners in the layer");
 
 	while (r == 0 &&
 	       (r = archive_read_next_header(u->tar, &e)) == ARCHIVE_OK) {

@@ -24,8 +24,13 @@
 #define LS_UNTAR_MAX_ENTRIES 10000000ULL /* default entry limit */
 
 struct ls_untar_opts {
-	bool allow_devices;   /* create device nodes (root only) */
-	bool chown;	      /* apply the tar's numeric owners */
+	bool allow_devices; /* create device nodes (root only) */
+	bool chown;	    /* apply the tar's numeric owners */
+	/* instead (rootless): keep each directory's and regular file's
+	 * owner and mode in user.containers.override_stat (the layer root
+	 * marked, so layerfs reads them), on-disk modes readable and
+	 * writable by us (containers/storage's force_mask) */
+	bool record_owner;
 	uint64_t max_bytes;   /* uncompressed stream limit; 0: 64 GiB */
 	uint64_t max_entries; /* 0: 10 million */
 	/* called as the input is read, with the bytes read so far */

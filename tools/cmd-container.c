@@ -21,6 +21,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "launcher/ctr.h"
 #include "lc.h"
 
 /* ---- mountinfo ------------------------------------------------------------ */
@@ -397,11 +398,17 @@ int lc_mount_container(struct ls_store *s, const struct ls_container *c,
 	if (ls_container_mount_opts(s, c, &opts) < 0)
 		return lc_fail(s), -EINVAL;
 	/* as root, a container's other users (run -u) may use it too; the
-	 * kernel checks their permissions (layerfs's default_permissions) */
-	if (geteuid() == 0) {
+	 * kernel checks their permissions (layerfs's default_permissions).
+	 * Rootless, ids are mapped as the container's user namespace maps
+	 * them, so what root in the container writes is stored as 0:0. */
+	{
+		_cleanup_free_ char *map = ctr_idmap_opts();
 		char *o = NULL;
 
-		if (asprintf(&o, "%s,allow_other", opts) < 0)
+		if (asprintf(&o, "%s,%s", opts,
+			     geteuid() == 0 ? "allow_other" :
+			     map	    ? map :
+					      "") < 0)
 			return -ENOMEM;
 		free(opts);
 		opts = o;

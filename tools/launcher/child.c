@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -155,8 +156,7 @@ static int mount_dev(int rootfd, bool userns)
 
 	if (fd < 0)
 		return fail(fd, "cannot open /dev");
-	r = mount_at("tmpfs", fd, "tmpfs", MS_NOSUID | MS_NOEXEC,
-		     "mode=755,size=65536k");
+	r = mount_at("tmpfs", fd, "tmpfs", MS_NOSUID, "mode=755,size=65536k");
 	if (r < 0)
 		return fail(r, "cannot mount /dev");
 	dfd = open_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY);
@@ -298,6 +298,9 @@ int ctr_child_main(void *arg)
 	struct ctr_child *c = arg;
 	char go;
 
+	/* the container dies with its launcher (a killed layerctl run must
+	 * not leave it running with nobody to wait for it) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	close(c->sync[1]);
 	if (read(c->sync[0], &go, 1) != 1)
 		_exit(127); /* the parent gave up */

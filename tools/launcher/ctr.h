@@ -53,6 +53,11 @@ struct ctr_spec {
  * the union is mounted. */
 int ctr_prepare_init(const struct ls_container *c, const struct ctr_spec *sp);
 
+/* Rootless: the layerfs options that map ids as the container's user
+ * namespace does (uidmapping=0:UID:1[...],gidmapping=...), malloc'd;
+ * NULL as root (or on ENOMEM). */
+char *ctr_idmap_opts(void);
+
 /* Run sp in container c, whose union is mounted at rootfs; returns the
  * process's exit status (128 + signal when killed), or -errno with a
  * message printed when the container could not start. */

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,9 +27,26 @@
 
 /* --- the init layer ------------------------------------------------------- */
 
+/* Rootless, the init layer keeps owners in xattrs (as the store made it):
+ * what we add there is root's. */
+static int root_owned(int dirfd, const char *name, mode_t mode)
+{
+	char p[PATH_MAX + 32], v[32];
+	int n = snprintf(v, sizeof(v), "0:0:0%o", (unsigned)(mode & 07777));
+
+	if (geteuid() == 0)
+		return 0;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, name);
+	return lsetxattr(p, "user.containers.override_stat", v, n, 0) < 0 ?
+		       -errno :
+		       0;
+}
+
 static int write_at(int dirfd, const char *name, const char *text)
 {
-	return cu_atomic_write_at(dirfd, name, text, strlen(text), 0644);
+	int r = cu_atomic_write_at(dirfd, name, text, strlen(text), 0644);
+
+	return r < 0 ? r : root_owned(dirfd, name, 0644);
 }
 
 /* A volume's mount point, made in the init layer (never in the upper),
@@ -57,9 +75,13 @@ static int make_target(int initfd, const struct ctr_volume *v)
 			r = nfd < 0 && errno != EISDIR ? -errno : 0;
 			if (nfd >= 0)
 				close(nfd);
+			if (r == 0 && nfd >= 0)
+				r = root_owned(fd, c, 0644);
 			break;
 		}
-		if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST)
+		if (mkdirat(fd, c, 0755) == 0)
+			r = root_owned(fd, c, 0755);
+		else if (errno != EEXIST)
 			r = -errno;
 		nfd = openat(fd, c,
 			     O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -243,17 +265,47 @@ static int write_proc(pid_t pid, const char *file, const char *text)
 	return 0;
 }
 
+/* The caller's subordinate ranges, when it has both and the helpers. */
+static bool subids(unsigned long *us, unsigned long *uc, unsigned long *gs,
+		   unsigned long *gc)
+{
+	return subid_range("/etc/subuid", getuid(), us, uc) &&
+	       subid_range("/etc/subgid", getuid(), gs, gc) &&
+	       access("/usr/bin/newuidmap", X_OK) == 0 &&
+	       access("/usr/bin/newgidmap", X_OK) == 0;
+}
+
+char *ctr_idmap_opts(void)
+{
+	unsigned long us, uc, gs, gc;
+	char *r = NULL;
+	int n;
+
+	if (geteuid() == 0)
+		return NULL;
+	if (subids(&us, &uc, &gs, &gc))
+		n = asprintf(&r,
+			     "uidmapping=0:%u:1:1:%lu:%lu,"
+			     "gidmapping=0:%u:1:1:%lu:%lu",
+			     (unsigned)getuid(), us, uc, (unsigned)getgid(), gs,
+			     gc);
+	else
+		n = asprintf(&r, "uidmapping=0:%u:1,gidmapping=0:%u:1",
+			     (unsigned)getuid(), (unsigned)getgid());
+	return n < 0 ? NULL : r;
+}
+
 /* Root in the container is the caller; with /etc/subuid ranges and the
  * newuidmap helpers, 1..N are the subordinate ids (as podman does), else
- * the one id alone (setgroups denied, as the kernel then requires). */
+ * the one id alone (setgroups denied, as the kernel then requires). The
+ * union is mounted with the same maps (ctr_idmap_opts). */
 static int write_maps(pid_t pid)
 {
 	unsigned long us, uc, gs, gc;
 	char m[64];
 	int r;
 
-	if (subid_range("/etc/subuid", getuid(), &us, &uc) &&
-	    subid_range("/etc/subgid", getuid(), &gs, &gc) &&
+	if (subids(&us, &uc, &gs, &gc) &&
 	    run_helper("newuidmap", pid, getuid(), us, uc) == 0 &&
 	    run_helper("newgidmap", pid, getgid(), gs, gc) == 0)
 		return 0;
