@@ -70,6 +70,9 @@ int ls_tarout_new(int (*sink)(void *arg, const void *buf, size_t n), void *arg,
 	    /* xattrs as Go's archive/tar writes them, once */
 	    archive_write_set_format_option(t->a, "pax", "xattrheader",
 					    "SCHILY") != ARCHIVE_OK ||
+	    /* big writes to the sink; the last block is not padded, so the
+	     * bytes are what any block size gives */
+	    archive_write_set_bytes_per_block(t->a, BUF_SIZE) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(t->a, 1) != ARCHIVE_OK ||
 	    archive_write_open2(t->a, t, NULL, write_cb, NULL, NULL) !=
 		    ARCHIVE_OK) {

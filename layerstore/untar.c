@@ -111,7 +111,7 @@ static la_ssize_t raw_read(struct archive *a, void *data, const void **buf)
 		archive_set_error(a, errno, "cannot read the layer");
 		return -1;
 	}
-	if (!u->plain)
+	if (!u->plain && !u->o->no_digest)
 		ls_digester_update(u->blob_d, u->inbuf, n);
 	u->res->blob_size += n;
 	if (u->o->progress)
@@ -129,7 +129,8 @@ static la_ssize_t tar_read(struct archive *a, void *data, const void **buf)
 		archive_set_error(a, EIO, "%s", archive_error_string(u->raw));
 		return -1;
 	}
-	ls_digester_update(u->diff_d, u->tarbuf, n);
+	if (!u->o->no_digest)
+		ls_digester_update(u->diff_d, u->tarbuf, n);
 	u->res->tar_size += n;
 	if (u->res->tar_size > u->max_bytes) {
 		/* libarchive's own formatter: no %llu */
@@ -596,6 +597,8 @@ static int run(struct untar *u)
 	r = drain(u);
 	if (r == 0)
 		r = finish_dirs(u);
+	if (r == 0 && u->o->no_digest)
+		return 0;
 	if (r == 0 && ls_digester_final(u->diff_d, u->res->diff_id) < 0)
 		r = -EIO;
 	if (r == 0 && u->plain)

@@ -31,6 +31,9 @@ struct ls_untar_opts {
 	 * marked, so layerfs reads them), on-disk modes readable and
 	 * writable by us (containers/storage's force_mask) */
 	bool record_owner;
+	/* the stream comes from ourselves and is hashed already: no digests
+	 * (ret's digests are left empty) */
+	bool no_digest;
 	uint64_t max_bytes;   /* uncompressed stream limit; 0: 64 GiB */
 	uint64_t max_entries; /* 0: 10 million */
 	/* called as the input is read, with the bytes read so far */
