@@ -4,7 +4,8 @@
 # busybox image (runimg.sh) and an image made from it by commit with a Cmd,
 # an Env and a WorkingDir:
 #   * exit status (the process's, 128+N on a signal, 125 when it cannot
-#     start, 127 when the command cannot be run), stdout, stderr, stdin;
+#     start, 127 when the command is not found, 126 when it cannot be
+#     run, as docker), stdout, stderr, stdin;
 #   * env (-e, -e K, the image's Env, PATH, HOSTNAME), working dir (-w, the
 #     image's, made when missing), the image's Cmd;
 #   * user (-u; rootless: -u 1000 fails and says so: nothing is mapped to
@@ -336,7 +337,7 @@ t_status()
 	crun 255 --rm bb sh -c 'exit 255'
 	crun 127 --rm bb nosuch-cmd
 	has "cannot run 'nosuch-cmd'" "command not found" "$err"
-	crun 127 --rm bb /etc/motd
+	crun 126 --rm bb /etc/motd
 	has "cannot run '/etc/motd'" "not executable" "$err"
 	# with --init the process is not PID 1, a signal can kill it
 	crun 137 --rm --init bb sh -c 'kill -KILL $$'
@@ -412,9 +413,9 @@ t_user()
 	note "$MODE: user"
 	crun 0 --rm bb id
 	assert_eq "$out" "uid=0(root) gid=0(root) groups=0(root)" "default user"
-	crun 127 --rm -u nosuch bb id
+	crun 125 --rm -u nosuch bb id
 	has "no user 'nosuch' in the container" "-u nosuch" "$err"
-	crun 127 --rm -u user:nosuchgroup bb id
+	crun 125 --rm -u user:nosuchgroup bb id
 	has "no group 'nosuchgroup'" "-u user:nosuchgroup" "$err"
 	if [ "$MODE" = rootless ] && [ "$ru_subids" -eq 1 ]; then
 		# a leftover user with a subordinate range (not the one-id case
@@ -431,9 +432,9 @@ t_user()
 		st=0
 		"${LC[@]}" run --rm --name u1000 -u 1000 bb id \
 			>"$W/out" 2>"$W/err" </dev/null || st=$?
-		[ "$st" -eq 125 ] || [ "$st" -eq 127 ] ||
-			fail "rootless run -u 1000: exit status $st, expected 125 or 127"
+		assert_eq "$st" 125 "rootless run -u 1000: exit status"
 		has "cannot become user '1000'" "rootless -u 1000" "$(cat "$W/err")"
+		has "not mapped" "rootless -u 1000 says why" "$(cat "$W/err")"
 		assert_eq "$(cat "$W/out")" "" "rootless -u 1000: nothing ran"
 		assert_clean "rootless -u 1000" u1000
 		return 0

@@ -85,6 +85,16 @@ static int make_dir(struct ctr_cgroup *cg, size_t *n, const char *base,
 		return -ENOMEM;
 	if (cu_mkdir_p(p, 0755) < 0)
 		return -errno;
+	if (!*ctrl) { /* v2: controllers reach a child only when enabled */
+		char *slash = strrchr(p, '/');
+
+		*slash = '\0'; /* .../layerfs, then its parent */
+		*strrchr(p, '/') = '\0';
+		write_file(p, "cgroup.subtree_control", "+memory +pids +cpu");
+		p[strlen(p)] = '/';
+		write_file(p, "cgroup.subtree_control", "+memory +pids +cpu");
+		*slash = '/';
+	}
 	cg->paths[(*n)++] = p;
 	p = NULL;
 	return 0;

@@ -287,16 +287,19 @@ static int setup(struct ctr_child *c)
 	return 0;
 }
 
-static void report(int fd)
+/* Say why the container could not start (125: before the command ran, as
+ * docker; exec failures give 126/127 instead) and end. */
+static _Noreturn void report(int fd, int code)
 {
 	(void)!write(fd, errbuf, strlen(errbuf));
-	_exit(127);
+	_exit(code);
 }
 
 int ctr_child_main(void *arg)
 {
 	struct ctr_child *c = arg;
 	char go;
+	int r;
 
 	/* the container dies with its launcher (a killed layerctl run must
 	 * not leave it running with nobody to wait for it) */
@@ -310,24 +313,24 @@ int ctr_child_main(void *arg)
 		if (ioctl(c->tty_slave, TIOCSCTTY, 0) < 0 ||
 		    dup2(c->tty_slave, 0) < 0 || dup2(c->tty_slave, 1) < 0 ||
 		    dup2(c->tty_slave, 2) < 0)
-			report(c->err);
+			report(c->err, 125);
 	}
 	if (setup(c) < 0)
-		report(c->err);
+		report(c->err, 125);
 	if (c->sp->init) {
 		pid_t pid = fork();
 
 		if (pid < 0) {
 			fail(-errno, "cannot fork the process");
-			report(c->err);
+			report(c->err, 125);
 		}
 		if (pid > 0) {
 			close(c->err);
 			ctr_init_reaper(pid);
 		}
 	}
-	ctr_exec_process(c->sp->argv, c->sp->env, c->sp->workdir, c->sp->user,
-			 errbuf, sizeof(errbuf));
-	report(c->err);
+	r = ctr_exec_process(c->sp->argv, c->sp->env, c->sp->workdir,
+			     c->sp->user, errbuf, sizeof(errbuf));
+	report(c->err, ctr_exit_code(r));
 	return 127;
 }

@@ -99,7 +99,8 @@ int ctr_child_main(void *arg);
 /* --- process.c: what runs inside, after the namespaces -------------------- */
 /* Become sp's user (resolved in the container's /etc/passwd, /etc/group),
  * enter the working dir, drop capabilities, no_new_privs, exec. Only
- * returns on failure (-errno, message in buf). */
+ * returns on failure (message in err): -ENOENT, -EACCES (the command),
+ * -ESRCH (before it); see ctr_exit_code. */
 int ctr_exec_process(char *const *argv, char *const *env, const char *workdir,
 		     const char *user, char *err, size_t errlen);
 /* Set K=V in a malloc'd NULL-terminated env, replacing K's entry. */
@@ -109,6 +110,9 @@ int ctr_env_set(char ***env, const char *kv);
  * back to the defaults. */
 void ctr_signals_forward(pid_t pid);
 extern volatile int ctr_child_exited;
+/* The exit status for ctr_exec_process's failure: 127 command not found,
+ * 126 not runnable, 125 anything before it (user, working dir...). */
+int ctr_exit_code(int r);
 /* The reaper of --init: forwards signals to child, reaps everything,
  * exits with child's status. */
 _Noreturn void ctr_init_reaper(pid_t child);

@@ -140,15 +140,17 @@ static _Noreturn void enter(const struct target *t, char *const *argv,
 		     dup2(tty_slave, 0) < 0 || dup2(tty_slave, 1) < 0 ||
 		     dup2(tty_slave, 2) < 0))
 			snprintf(err, sizeof(err), "cannot use the terminal");
-		if (pid == 0 && !*err)
-			ctr_exec_process(argv, env, workdir, user, err,
-					 sizeof(err));
-		else if (pid < 0)
+		if (pid == 0 && !*err) {
+			r = ctr_exec_process(argv, env, workdir, user, err,
+					     sizeof(err));
+			(void)!write(errfd, err, strlen(err));
+			_exit(ctr_exit_code(r));
+		} else if (pid < 0)
 			snprintf(err, sizeof(err), "cannot fork: %s",
 				 strerror(errno));
 	}
 	(void)!write(errfd, err, strlen(err));
-	_exit(127);
+	_exit(125);
 }
 
 int ctr_exec(struct ls_store *s, const struct ls_container *c,

@@ -222,30 +222,36 @@ int ctr_exec_process(char *const *argv, char *const *env, const char *workdir,
 	int r;
 
 	if ((r = resolve_user(user, &ids, err, errlen)) < 0)
-		return r;
+		return -ESRCH; /* not the command's fault: 125 */
 	if (workdir && *workdir) {
 		if (cu_mkdir_p(workdir, 0755) < 0 && errno != EEXIST)
 			return snprintf(err, errlen,
 					"cannot make working dir '%s': %s",
 					workdir, strerror(errno)),
-			       -errno;
+			       -ESRCH;
 	}
 	if (drop_caps() < 0)
 		return snprintf(err, errlen, "cannot drop capabilities: %s",
 				strerror(errno)),
-		       -errno;
+		       -ESRCH;
 	if ((r = become(&ids)) < 0)
-		return snprintf(err, errlen, "cannot become user '%s': %s",
-				user ? user : "0", strerror(-r)),
-		       r;
+		return snprintf(err, errlen, "cannot become user '%s': %s%s",
+				user ? user : "0", strerror(-r),
+				r == -EINVAL ?
+					" (the id is not mapped in the "
+					"container's user namespace: "
+					"rootless, only root is, without "
+					"/etc/subuid ranges)" :
+					""),
+		       -ESRCH;
 	if (workdir && *workdir && chdir(workdir) < 0)
 		return snprintf(err, errlen, "cannot enter '%s': %s", workdir,
 				strerror(errno)),
-		       -errno;
+		       -ESRCH;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return snprintf(err, errlen, "cannot set no_new_privs: %s",
 				strerror(errno)),
-		       -errno;
+		       -ESRCH;
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 	for (char *const *e = env; e && *e; e++)
 		if (!strncmp(*e, "PATH=", 5))
@@ -253,7 +259,12 @@ int ctr_exec_process(char *const *argv, char *const *env, const char *workdir,
 	execvpe(argv[0], argv, env);
 	r = -errno;
 	snprintf(err, errlen, "cannot run '%s': %s", argv[0], strerror(errno));
-	return r;
+	return r == -ENOENT ? -ENOENT : -EACCES; /* 127, 126 */
+}
+
+int ctr_exit_code(int r)
+{
+	return r == -ENOENT ? 127 : r == -EACCES ? 126 : 125;
 }
 
 static volatile sig_atomic_t got_sig;

@@ -265,14 +265,30 @@ static int write_proc(pid_t pid, const char *file, const char *text)
 	return 0;
 }
 
-/* The caller's subordinate ranges, when it has both and the helpers. */
+/* Does /etc/fuse.conf let users mount with allow_other? */
+static bool fuse_allow_other(void)
+{
+	FILE *f = fopen("/etc/fuse.conf", "re");
+	char line[256];
+	bool yes = false;
+
+	while (f && !yes && fgets(line, sizeof(line), f))
+		yes = !strncmp(line, "user_allow_other", 16);
+	if (f)
+		fclose(f);
+	return yes;
+}
+
+/* The caller's subordinate ranges, when it has both and the helpers, and
+ * the union can serve their ids: a FUSE mount serves only the user who
+ * made it unless allow_other, which users get from user_allow_other. */
 static bool subids(unsigned long *us, unsigned long *uc, unsigned long *gs,
 		   unsigned long *gc)
 {
 	return subid_range("/etc/subuid", getuid(), us, uc) &&
 	       subid_range("/etc/subgid", getuid(), gs, gc) &&
 	       access("/usr/bin/newuidmap", X_OK) == 0 &&
-	       access("/usr/bin/newgidmap", X_OK) == 0;
+	       access("/usr/bin/newgidmap", X_OK) == 0 && fuse_allow_other();
 }
 
 char *ctr_idmap_opts(void)
@@ -286,7 +302,7 @@ char *ctr_idmap_opts(void)
 	if (subids(&us, &uc, &gs, &gc))
 		n = asprintf(&r,
 			     "uidmapping=0:%u:1:1:%lu:%lu,"
-			     "gidmapping=0:%u:1:1:%lu:%lu",
+			     "gidmapping=0:%u:1:1:%lu:%lu,allow_other",
 			     (unsigned)getuid(), us, uc, (unsigned)getgid(), gs,
 			     gc);
 	else
