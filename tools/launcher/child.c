@@ -308,15 +308,15 @@ int ctr_child_main(void *arg)
 	if (read(c->sync[0], &go, 1) != 1)
 		_exit(127); /* the parent gave up */
 	close(c->sync[0]);
-	if (c->tty_slave >= 0) {
-		setsid();
-		if (ioctl(c->tty_slave, TIOCSCTTY, 0) < 0 ||
-		    dup2(c->tty_slave, 0) < 0 || dup2(c->tty_slave, 1) < 0 ||
-		    dup2(c->tty_slave, 2) < 0)
-			report(c->err, 125);
-	}
 	if (setup(c) < 0)
 		report(c->err, 125);
+	if (c->tty_sock >= 0) {
+		if ((r = ctr_tty_setup(c->tty_sock)) < 0) {
+			fail(r, "cannot make the terminal");
+			report(c->err, 125);
+		}
+		close(c->tty_sock);
+	}
 	if (c->sp->init) {
 		pid_t pid = fork();
 

@@ -91,7 +91,7 @@ struct ctr_child {
 	const char *rootfs; /* where the union is mounted */
 	int sync[2];	    /* parent -> child: ids mapped, go on */
 	int err;	    /* child -> parent: why it failed (text) */
-	int tty_slave;	    /* -t: the pty's slave, or -1 */
+	int tty_sock;	    /* -t: where the pty's master goes, or -1 */
 	bool userns;
 };
 int ctr_child_main(void *arg);
@@ -118,8 +118,11 @@ int ctr_exit_code(int r);
 _Noreturn void ctr_init_reaper(pid_t child);
 
 /* --- tty.c --------------------------------------------------------------- */
-/* A pty for -t: *ret_master, *ret_slave. */
-int ctr_tty_open(int *ret_master, int *ret_slave);
+/* In the container (its /dev mounted): a pty whose slave becomes our
+ * controlling terminal and fds 0-2, its master sent over sock. */
+int ctr_tty_setup(int sock);
+/* In the launcher: the master sent, or -errno (the child failed first). */
+int ctr_tty_recv(int sock);
 /* Relay stdin -> master and master -> stdout until the master closes
  * (the container's side is gone) or stop reads nonzero; raw mode on the
  * terminal meanwhile. */

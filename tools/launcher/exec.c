@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -102,7 +103,7 @@ static int join(pid_t pid, const char *ns, bool unless_same)
  * exec there. Errors go to errfd as text. */
 static _Noreturn void enter(const struct target *t, char *const *argv,
 			    char *const *env, const char *workdir,
-			    const char *user, int errfd, int tty_slave)
+			    const char *user, int errfd, int tty_sock)
 {
 	static const char *const ns[] = { "ipc", "uts", "net", "pid", "mnt" };
 	char err[PATH_MAX + 128] = "";
@@ -131,15 +132,14 @@ static _Noreturn void enter(const struct target *t, char *const *argv,
 
 		if (pid > 0) {
 			close(errfd);
-			if (tty_slave >= 0)
-				close(tty_slave);
+			if (tty_sock >= 0)
+				close(tty_sock);
 			ctr_init_reaper(pid); /* waits, forwards, exits */
 		}
-		if (tty_slave >= 0 &&
-		    (setsid() < 0 || ioctl(tty_slave, TIOCSCTTY, 0) < 0 ||
-		     dup2(tty_slave, 0) < 0 || dup2(tty_slave, 1) < 0 ||
-		     dup2(tty_slave, 2) < 0))
-			snprintf(err, sizeof(err), "cannot use the terminal");
+		if (pid == 0 && tty_sock >= 0 &&
+		    (r = ctr_tty_setup(tty_sock)) < 0)
+			snprintf(err, sizeof(err),
+				 "cannot make the terminal: %s", strerror(-r));
 		if (pid == 0 && !*err) {
 			r = ctr_exec_process(argv, env, workdir, user, err,
 					     sizeof(err));
@@ -158,7 +158,7 @@ int ctr_exec(struct ls_store *s, const struct ls_container *c,
 	     const char *user, bool tty)
 {
 	struct target t = { 0 };
-	int errp[2], master = -1, slave = -1, st = 0, r;
+	int errp[2], ttys[2] = { -1, -1 }, master = -1, st = 0, r;
 	char msg[PATH_MAX + 256];
 	ssize_t n, len = 0;
 	pid_t pid;
@@ -178,7 +178,8 @@ int ctr_exec(struct ls_store *s, const struct ls_container *c,
 		return r;
 	}
 	if (pipe2(errp, O_CLOEXEC) < 0 ||
-	    (tty && ctr_tty_open(&master, &slave) < 0)) {
+	    (tty &&
+	     socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ttys) < 0)) {
 		target_free(&t);
 		return -errno;
 	}
@@ -187,12 +188,14 @@ int ctr_exec(struct ls_store *s, const struct ls_container *c,
 	if (pid == 0) {
 		close(errp[0]);
 		enter(&t, argv, t.env, workdir ? workdir : t.workdir,
-		      user ? user : t.user, errp[1], slave);
+		      user ? user : t.user, errp[1], ttys[1]);
 	}
 	ctr_signals_forward(pid > 0 ? pid : 0);
 	close(errp[1]);
-	if (slave >= 0)
-		close(slave);
+	if (ttys[1] >= 0)
+		close(ttys[1]);
+	if (ttys[0] >= 0 && pid > 0)
+		master = ctr_tty_recv(ttys[0]); /* < 0: it failed first */
 	while (pid > 0 &&
 	       (n = read(errp[0], msg + len, sizeof(msg) - 1 - len)) > 0)
 		len += n;
@@ -207,6 +210,8 @@ int ctr_exec(struct ls_store *s, const struct ls_container *c,
 	close(errp[0]);
 	if (master >= 0)
 		close(master);
+	if (ttys[0] >= 0)
+		close(ttys[0]);
 	target_free(&t);
 	if (pid < 0)
 		return -errno;

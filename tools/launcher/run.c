@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -376,14 +377,14 @@ int ctr_run(struct ls_store *s, const struct ls_container *c,
 {
 	struct ctr_child ch = { .sp = sp,
 				.rootfs = rootfs,
-				.tty_slave = -1,
+				.tty_sock = -1,
 				.userns = geteuid() != 0 };
 	struct state st = { .status = "running", .sp = sp };
 	struct ctr_cgroup cg;
 	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
 		    (sp->net_host ? 0 : CLONE_NEWNET) |
 		    (ch.userns ? CLONE_NEWUSER : 0);
-	int errp[2] = { -1, -1 }, master = -1, status;
+	int errp[2] = { -1, -1 }, ttys[2] = { -1, -1 }, master = -1, status;
 	char msg[PATH_MAX + 256];
 	pid_t pid;
 
@@ -394,13 +395,15 @@ int ctr_run(struct ls_store *s, const struct ls_container *c,
 			 sizeof(st.cgroups) - strlen(st.cgroups), "%s%s",
 			 i ? ":" : "", cg.paths[i]);
 	if (pipe2(ch.sync, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-	    (sp->tty && ctr_tty_open(&master, &ch.tty_slave) < 0)) {
+	    (sp->tty &&
+	     socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ttys) < 0)) {
 		status = -errno;
 		fprintf(stderr, "layerctl: cannot start: %s\n",
 			strerror(errno));
 		goto out;
 	}
 	ch.err = errp[1];
+	ch.tty_sock = ttys[1];
 	ctr_signals_forward(0);
 	pid = start(&ch, flags);
 	if (pid < 0) {
@@ -413,8 +416,9 @@ int ctr_run(struct ls_store *s, const struct ls_container *c,
 	close(ch.sync[0]);
 	close(errp[1]);
 	errp[1] = ch.sync[0] = -1;
-	if (ch.tty_slave >= 0)
-		close(ch.tty_slave);
+	if (ttys[1] >= 0)
+		close(ttys[1]);
+	ttys[1] = -1;
 	if ((ch.userns && (status = write_maps(pid)) < 0) ||
 	    (status = ctr_cgroup_join(&cg, pid)) < 0) {
 		fprintf(stderr, "layerctl: cannot set up the container: %s\n",
@@ -427,6 +431,8 @@ int ctr_run(struct ls_store *s, const struct ls_container *c,
 	st.pid = pid;
 	write_state(c, &st);
 	(void)!write(ch.sync[1], "g", 1);
+	if (ttys[0] >= 0)
+		master = ctr_tty_recv(ttys[0]); /* < 0: it failed first */
 	if (child_failed(errp[0], msg, sizeof(msg)))
 		fprintf(stderr, "layerctl: %s\n", msg);
 	status = wait_child(pid, master);
@@ -446,6 +452,9 @@ out:
 		close(errp[1]);
 	if (master >= 0)
 		close(master);
+	for (int i = 0; i < 2; i++)
+		if (ttys[i] >= 0)
+			close(ttys[i]);
 	ctr_cgroup_destroy(&cg);
 	return status;
 }
