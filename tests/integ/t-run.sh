@@ -28,7 +28,7 @@
 need_root
 need_fuse
 need_userns
-need_cmd setpriv useradd userdel pgrep ldd
+need_cmd setpriv useradd userdel pgrep ldd script
 [ -x /bin/busybox ] ||
 	skip "needs /bin/busybox (scripts/install-deps.sh test installs busybox-static)"
 
@@ -318,6 +318,7 @@ suite()
 	t_limits
 	t_exec_ps_rm
 	t_signal
+	t_tty
 	t_rm
 
 	# Only the images are left in the store.
@@ -684,6 +685,23 @@ t_signal()
 	assert_eq "$st" 137 "exit status of a process killed by SIGKILL"
 	assert_not_exists "$S/containers/sig2"
 	assert_clean "sigkill" sig2
+}
+
+t_tty()
+{
+	local st=0 q
+
+	note "$MODE: -t: a terminal made in the container, exit status kept"
+	# script(1) gives layerctl a terminal; it exits with the command's
+	# status (-e)
+	printf -v q '%q ' "${LC[@]}" run --rm --name tty1 -t bb \
+		sh -c 'tty; [ -t 0 ] && echo stdin-tty; exit 4'
+	script -qec "$q" /dev/null </dev/null >"$W/out" 2>&1 || st=$?
+	out=$(tr -d '\r' <"$W/out")
+	assert_eq "$st" 4 "run -t: exit status"
+	has "/dev/pts/0" "run -t: tty names the container's pts" "$out"
+	has "stdin-tty" "run -t: stdin is the terminal" "$out"
+	assert_clean "run -t" tty1
 }
 
 t_rm()
