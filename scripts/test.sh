@@ -6,7 +6,9 @@
 #   3. pass "default": build/ (debugoptimized), meson test, all suites
 #   4. pass "asan": build-asan/ with ASan+UBSan, unit and integ suites;
 #      any sanitizer report aborts the program, so the test fails
-#   5. scripts/test-summary.py: the tests that did not pass, then exactly
+#   5. bench/run.sh, bench/store.sh and bench/commit.sh on tiny sizes (so
+#      they cannot rot; timings never fail the run)
+#   6. scripts/test-summary.py: the tests that did not pass, then exactly
 #      one last line "N passed, N failed, N skipped" over both passes
 #
 # Exit status 0 only when nothing failed. As root with /dev/fuse (CI), a
@@ -128,6 +130,13 @@ main()
 		extra+=("bench-store-tiny=OK")
 	else
 		extra+=("bench-store-tiny=FAIL")
+		status=1
+	fi
+	section "bench-commit-tiny"
+	if LAYERCTL=$PWD/build/tools/layerctl bash bench/commit.sh --tiny; then
+		extra+=("bench-commit-tiny=OK")
+	else
+		extra+=("bench-commit-tiny=FAIL")
 		status=1
 	fi
 
