@@ -377,6 +377,7 @@ int ctr_run(struct ls_store *s, const struct ls_container *c,
 {
 	struct ctr_child ch = { .sp = sp,
 				.rootfs = rootfs,
+				.sync = { -1, -1 },
 				.tty_sock = -1,
 				.userns = geteuid() != 0 };
 	struct state st = { .status = "running", .sp = sp };
