@@ -36,6 +36,7 @@ RU=lfs-run-user
 ru_created=0
 ru_fuse_mode=
 ru_done=0
+ru_etc_saved=0 # /etc/subuid, /etc/subgid, /etc/fuse.conf saved in $T/etc
 PROBE=lfs-run-probe-${T##*.} # the source name of a host-only tmpfs
 
 # --- cleanup: the containers' processes first (the mount namespaces that
@@ -97,6 +98,15 @@ ru_cleanup()
 		_lfs_wait_gone 2 "${left[@]}"
 	fi
 	[ -n "$ru_fuse_mode" ] && chmod "$ru_fuse_mode" /dev/fuse
+	if [ "$ru_etc_saved" -eq 1 ]; then
+		for f in subuid subgid fuse.conf; do
+			if [ -e "$T/etc/$f" ]; then
+				cat "$T/etc/$f" >"/etc/$f"
+			else
+				rm -f "/etc/$f"
+			fi
+		done
+	fi
 	if [ "$ru_created" -eq 1 ]; then
 		_lfs_kill_pids
 		userdel -r "$RU" >/dev/null 2>&1 ||
@@ -723,6 +733,45 @@ t_rm()
 	assert_clean "rm"
 }
 
+# Rootless with subordinate ids, as podman users have them: the launcher
+# maps them with newuidmap/newgidmap, and the union serves them with
+# allow_other (which a user gets from user_allow_other in /etc/fuse.conf).
+# Both files are changed for this part only and restored.
+t_subids()
+{
+	local f
+
+	if [ "$ru_created" -ne 1 ] || ! command -v newuidmap >/dev/null; then
+		note "rootless with subordinate ids: not checked (no newuidmap, or $RU not ours)"
+		return 0
+	fi
+	MODE=subids
+	mkdir -p "$T/etc"
+	for f in subuid subgid fuse.conf; do
+		[ -e "/etc/$f" ] && cp -p "/etc/$f" "$T/etc/$f"
+	done
+	ru_etc_saved=1
+	echo "$RU:300000:65536" >>/etc/subuid
+	echo "$RU:300000:65536" >>/etc/subgid
+	grep -q '^user_allow_other' /etc/fuse.conf 2>/dev/null ||
+		echo user_allow_other >>/etc/fuse.conf
+	note "rootless with /etc/subuid ranges: -u 1000 inside"
+	crun 0 --rm --name sub1 bb cat /proc/self/uid_map
+	assert_eq "$(printf '%s\n' "$out" | awk '{ print $1, $2, $3 }' | tr '\n' ' ')" \
+		"0 $ru_uid 1 1 300000 65536 " "uid_map: the caller, then the range"
+	crun 0 --name sub2 -u 1000 bb sh -c \
+		'id -u; echo by1000 >/tmp/f1000; stat -c %u:%g /tmp/f1000'
+	assert_eq "$out" $'1000\n1000:1000' "-u 1000 with subordinate ids"
+	"${LC[@]}" diff --tar sub2 >"$W/sub2.tar" ||
+		fail "diff --tar of a subids container"
+	assert_eq "$(tar -tvf "$W/sub2.tar" --numeric-owner | awk '$6 == "tmp/f1000" { print $2 }')" \
+		"1000/1000" "the file 1000 made is 1000's in the layer"
+	"${LC[@]}" rm sub2 >/dev/null
+	assert_clean "$MODE: end"
+}
+
 suite root
 suite rootless
+W=$T/rootless
+t_subids
 note "ok"
