@@ -80,3 +80,24 @@ void cu_override_apply_at(int dirfd, const char *path, const char *name,
 		snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, path);
 	apply(p, false, name, st);
 }
+
+int cu_override_set_at(int dirfd, const char *path, const char *name, uid_t uid,
+		       gid_t gid, mode_t mode, mode_t *ret_disk_mode)
+{
+	char p[PATH_MAX + 32], v[64];
+	int n = snprintf(v, sizeof(v), "%u:%u:0%o", (unsigned)uid,
+			 (unsigned)gid, (unsigned)(mode & 07777));
+	int r;
+
+	if (*path)
+		snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, path);
+	else
+		cu_fd_path(dirfd, p, sizeof(p));
+	/* "" is the fd itself: its /proc link must be followed */
+	r = *path ? lsetxattr(p, name, v, n, 0) : setxattr(p, name, v, n, 0);
+	if (r < 0)
+		return -errno;
+	if (ret_disk_mode)
+		*ret_disk_mode = (mode & 07777) | (S_ISDIR(mode) ? 0700 : 0600);
+	return 0;
+}

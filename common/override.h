@@ -29,4 +29,12 @@ void cu_override_apply(int fd, const char *name, struct stat *st);
 void cu_override_apply_at(int dirfd, const char *path, const char *name,
 			  struct stat *st);
 
+/* Keep uid:gid:mode in the xattr name (CU_OVERRIDE_*) of dirfd/path
+ * (path "" = dirfd itself; a final symlink is not followed). When
+ * ret_disk_mode is given, it gets the mode to give the object on disk so
+ * that we keep reading and writing it (containers/storage's force_mask:
+ * u+rw, u+rwx for directories). 0 or -errno. */
+int cu_override_set_at(int dirfd, const char *path, const char *name, uid_t uid,
+		       gid_t gid, mode_t mode, mode_t *ret_disk_mode);
+
 #endif

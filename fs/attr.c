@@ -129,13 +129,8 @@ void lfs_fill_entry(struct lfs_fs *fs, struct lfs_node *n,
 static int write_override(struct lfs_fs *fs, int fd, uid_t uid, gid_t gid,
 			  mode_t mode)
 {
-	char p[32], v[64];
-	int len = snprintf(v, sizeof(v), "%u:%u:0%o", uid, gid, mode & 07777);
-
-	if (setxattr(cu_fd_path(fd, p, sizeof(p)), fs->upper_override, v, len,
-		     0) < 0)
-		return -errno;
-	return 0;
+	return cu_override_set_at(fd, "", fs->upper_override, uid, gid, mode,
+				  NULL);
 }
 
 /* Make an upper object owned by uid:gid (disk ids) with mode. When the

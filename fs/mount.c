@@ -144,7 +144,6 @@ static int open_work(struct lfs_fs *fs, const char *workdir, char **ret_err)
 static void choose_override(struct lfs_fs *fs)
 {
 	struct lfs_layer *up = &fs->layers[0];
-	char p[32];
 
 	fs->rootless = geteuid() != 0;
 	if (fs->opts->xattr_permissions == 1)
@@ -157,17 +156,12 @@ static void choose_override(struct lfs_fs *fs)
 		fs->upper_override = LFS_OVERRIDE_CONTAINERS;
 	if (fs->opts->xattr_permissions || fs->rootless) {
 		/* mark the upper root so later mounts read the overrides */
-		if (!up->override_xattr) {
-			struct stat st;
-			char v[64];
-			int n;
+		struct stat st;
 
-			fstat(up->fd, &st);
-			n = snprintf(v, sizeof(v), "%u:%u:0%o", st.st_uid,
-				     st.st_gid, st.st_mode & 07777);
-			setxattr(cu_fd_path(up->fd, p, sizeof(p)),
-				 fs->upper_override, v, n, 0);
-		}
+		if (!up->override_xattr && fstat(up->fd, &st) == 0)
+			cu_override_set_at(up->fd, "", fs->upper_override,
+					   st.st_uid, st.st_gid, st.st_mode,
+					   NULL);
 		up->override_xattr = fs->upper_override;
 	}
 }

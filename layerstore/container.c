@@ -64,8 +64,8 @@ static bool id_valid(const char *id)
 static int set_owner(int dirfd, const char *name, uid_t uid, gid_t gid,
 		     mode_t mode)
 {
-	char p[PATH_MAX + 32], v[64];
-	int n;
+	mode_t disk;
+	int r;
 
 	if (geteuid() == 0) {
 		if (*name &&
@@ -75,17 +75,11 @@ static int set_owner(int dirfd, const char *name, uid_t uid, gid_t gid,
 			       -errno :
 			       0;
 	}
-	n = snprintf(v, sizeof(v), "%u:%u:0%o", (unsigned)uid, (unsigned)gid,
-		     (unsigned)(mode & 07777));
-	snprintf(p, sizeof(p), "/proc/self/fd/%d%s%s", dirfd, *name ? "/" : "",
-		 name);
-	if (setxattr(p, CU_OVERRIDE_CONTAINERS, v, n, 0) < 0)
-		return -errno;
-	if (*name &&
-	    fchmodat(dirfd, name,
-		     (mode & 07777) | (S_ISDIR(mode) ? 0700 : 0600), 0) < 0)
-		return -errno;
-	return 0;
+	r = cu_override_set_at(dirfd, name, CU_OVERRIDE_CONTAINERS, uid, gid,
+			       mode, &disk);
+	if (r == 0 && *name && fchmodat(dirfd, name, disk, 0) < 0)
+		r = -errno;
+	return r;
 }
 
 /* The init layer: what the launcher writes per container, as empty files

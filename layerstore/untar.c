@@ -295,18 +295,8 @@ static int replace(struct untar *u, int pfd, const char *base, bool dir)
 static int record_owner(int dirfd, const char *base, uid_t uid, gid_t gid,
 			mode_t mode, mode_t *ret_disk_mode)
 {
-	char p[PATH_MAX + 32], v[64];
-	int n = snprintf(v, sizeof(v), "%u:%u:0%o", (unsigned)uid,
-			 (unsigned)gid, (unsigned)(mode & 07777));
-
-	snprintf(p, sizeof(p), "/proc/self/fd/%d%s%s", dirfd, *base ? "/" : "",
-		 base);
-	/* "" is the fd itself: its /proc link must be followed */
-	if ((*base ? lsetxattr : setxattr)(p, CU_OVERRIDE_CONTAINERS, v, n, 0) <
-	    0)
-		return -errno;
-	*ret_disk_mode = (mode & 07777) | (S_ISDIR(mode) ? 0700 : 0600);
-	return 0;
+	return cu_override_set_at(dirfd, base, CU_OVERRIDE_CONTAINERS, uid, gid,
+				  mode, ret_disk_mode);
 }
 
 static int owner_mode_times(struct untar *u, struct archive_entry *e, int pfd,

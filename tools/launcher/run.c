@@ -25,6 +25,7 @@
 #include "cleanup.h"
 #include "ctr.h"
 #include "fsutil.h"
+#include "override.h"
 
 /* --- the init layer ------------------------------------------------------- */
 
@@ -32,15 +33,10 @@
  * what we add there is root's. */
 static int root_owned(int dirfd, const char *name, mode_t mode)
 {
-	char p[PATH_MAX + 32], v[32];
-	int n = snprintf(v, sizeof(v), "0:0:0%o", (unsigned)(mode & 07777));
-
 	if (geteuid() == 0)
 		return 0;
-	snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, name);
-	return lsetxattr(p, "user.containers.override_stat", v, n, 0) < 0 ?
-		       -errno :
-		       0;
+	return cu_override_set_at(dirfd, name, CU_OVERRIDE_CONTAINERS, 0, 0,
+				  mode, NULL);
 }
 
 static int write_at(int dirfd, const char *name, const char *text)
