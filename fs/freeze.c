@@ -30,7 +30,7 @@
 #include "lfs.h"
 #include "log.h"
 
-#define SOCK_NAME "layerfs.sock"
+#define SOCK_NAME CU_WORK_SOCKET
 
 static int sock_addr(int dirfd, struct sockaddr_un *a)
 {

@@ -31,7 +31,7 @@ bool lfs_index_applies(struct lfs_fs *fs, int layer, const struct stat *st)
 
 void lfs_index_name(const struct stat *lower, char *buf, size_t size)
 {
-	snprintf(buf, size, "%" PRIx64 "-%" PRIx64, (uint64_t)lower->st_dev,
+	snprintf(buf, size, CU_INDEX_NAME_FMT, (uint64_t)lower->st_dev,
 		 (uint64_t)lower->st_ino);
 }
 

@@ -14,32 +14,8 @@
  * its upper key. Hardlinks of a lower file are one node, as the kernel's
  * overlayfs with index=on (see index.c).
  *
- * On-disk form in the upper layer (read by layerctl diff/commit):
- *   .wh.NAME, .wh..wh..opq  whiteouts and opaque dirs (OCI; or overlayfs
- *                           char 0/0 and trusted.overlay.opaque with
- *                           whiteout=chardev)
- *   user.layerfs.redirect   on a directory that was renamed while it had
- *                           lower content: "/PATH" of its origin in the
- *                           lower layers. Its lower content is found
- *                           there, not under its current name.
- *   user.layerfs.metacopy   on a regular file whose metadata was changed
- *                           but whose data still lives in the lower
- *                           layers at "/PATH" (chmod, chown, utimens,
- *                           setxattr and rename of a lower file). The
- *                           first write copies the data up, then drops it.
- *   user.layerfs.hasmeta=y  on an upper directory that may hold metacopy
- *                           files: only there are files checked for one.
- *   WORKDIR/layerfs-index/DEV-INO  the upper copy of a hardlinked lower
- *                           file (by the lower's st_dev and st_ino): all
- *                           its names in the upper are links to it, and
- *   user.layerfs.nlink      on it, holds the union's link count.
- *   user.containers.override_stat  "uid:gid:mode" when the daemon could
- *                           not chown (rootless); see attr.c.
- * A directory in the upper layer next to a whiteout of its own name is
- * opaque (a crash-safe intermediate state of mkdir-over-whiteout).
- *   WORKDIR/layerfs.sock    the control socket (freeze.c): layerctl diff
- *                           and commit hold changes back through it while
- *                           they read the upper layer.
+ * The on-disk form in the upper layer, which layerctl diff and commit
+ * read too, is described (and its names defined) in common/upperfmt.h.
  *
  * Locking. No global lock around operations:
  *   fs->table_lock  protects the hash table and every node's nlookup/refs.
@@ -63,13 +39,14 @@
 
 #include "options.h"
 #include "override.h"
+#include "upperfmt.h"
 #include "whiteout.h"
 
-#define LFS_XATTR_REDIRECT "user.layerfs.redirect"
-#define LFS_XATTR_METACOPY "user.layerfs.metacopy"
-#define LFS_XATTR_HASMETA "user.layerfs.hasmeta"
-#define LFS_XATTR_NLINK "user.layerfs.nlink"
-#define LFS_XATTR_PREFIX "user.layerfs."
+#define LFS_XATTR_REDIRECT CU_XATTR_REDIRECT
+#define LFS_XATTR_METACOPY CU_XATTR_METACOPY
+#define LFS_XATTR_HASMETA CU_XATTR_HASMETA
+#define LFS_XATTR_NLINK CU_XATTR_NLINK
+#define LFS_XATTR_PREFIX CU_XATTR_PREFIX
 #define LFS_OVERRIDE_CONTAINERS CU_OVERRIDE_CONTAINERS
 #define LFS_OVERRIDE_USER CU_OVERRIDE_USER
 #define LFS_OVERRIDE_PRIV CU_OVERRIDE_PRIV

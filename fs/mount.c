@@ -21,7 +21,7 @@
 #include "log.h"
 
 #define WORK_SUBDIR "layerfs-work"
-#define INDEX_SUBDIR "layerfs-index"
+#define INDEX_SUBDIR CU_WORK_INDEX
 
 /* *ret_err = "<message>: <strerror(-r)>"; returns r. */
 __attribute__((format(printf, 3, 4))) static int fail(char **ret_err, int r,

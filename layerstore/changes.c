@@ -37,11 +37,9 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "override.h"
+#include "upperfmt.h"
 #include "whiteout.h"
 
-#define XATTR_REDIRECT "user.layerfs.redirect"
-#define XATTR_METACOPY "user.layerfs.metacopy"
-#define XATTR_NLINK "user.layerfs.nlink"
 #define LINK_BUCKETS 4096
 
 /* Directory fds of one name in several layers, top first. */
@@ -463,19 +461,21 @@ static int read_index(int index, struct wanted **ret, size_t *ret_n)
 	if (!d)
 		return -errno;
 	while (r == 0 && (errno = 0, de = readdir(d))) {
-		unsigned long long dev, ino, nl;
+		unsigned long long nl;
+		uint64_t dev, ino;
 		char p[PATH_MAX], v[24], end;
 		struct stat st;
 		ssize_t len;
 
-		if (sscanf(de->d_name, "%llx-%llx%c", &dev, &ino, &end) != 2 ||
+		if (sscanf(de->d_name, CU_INDEX_NAME_SCAN "%c", &dev, &ino,
+			   &end) != 2 ||
 		    strlen(de->d_name) >= sizeof((*ret)->index) ||
 		    fstatat(index, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
 		snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", index,
 			 de->d_name);
-		len = lgetxattr(p, XATTR_NLINK, v, sizeof(v) - 1);
+		len = lgetxattr(p, CU_XATTR_NLINK, v, sizeof(v) - 1);
 		if (len <= 0)
 			continue;
 		v[len] = '\0';
@@ -656,7 +656,8 @@ static int open_data(struct walk *w, int dirfd, const char *name, bool upper)
 	_cleanup_free_ char *origin = NULL;
 	_cleanup_close_ int odir = -1;
 	struct stat st;
-	int layer, r = upper ? marker(dirfd, name, XATTR_METACOPY, &origin) : 0;
+	int layer,
+		r = upper ? marker(dirfd, name, CU_XATTR_METACOPY, &origin) : 0;
 
 	if (r < 0)
 		return r;
@@ -703,7 +704,7 @@ static int do_upper_dir(struct walk *w, struct level *lv, const char *name,
 			  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (child.up < 0)
 		return -errno;
-	r = renamed = marker(lv->up, name, XATTR_REDIRECT, &origin);
+	r = renamed = marker(lv->up, name, CU_XATTR_REDIRECT, &origin);
 	if (r >= 0)
 		r = opaque = cu_wh_dir_hides_below(lv->up, name, child.up);
 	if (r >= 0 && renamed) { /* its lower content is at origin */

@@ -38,6 +38,7 @@
 #include "oci.h"
 #include "store-private.h"
 #include "untar.h"
+#include "upperfmt.h"
 
 #define FREEZE_TIMEOUT_MS 60000
 
@@ -48,7 +49,7 @@ struct ctr {
 	int lockfd;	 /* the container lock */
 	int freezefd;	 /* the freeze connection, or -1 */
 	int upper, init; /* directories */
-	int index;	 /* work/layerfs-index, or -1 */
+	int index;	 /* work/CU_WORK_INDEX, or -1 */
 	int *lowers;	 /* the image's layers, top first */
 	size_t nlowers;
 };
@@ -113,7 +114,7 @@ static int ctr_open(struct ls_store *s, const char *id, struct ctr *t)
 		r = open_dir(s, t->cfd, "init", &t->init);
 	if (r < 0)
 		return r;
-	t->index = openat(t->cfd, "work/layerfs-index",
+	t->index = openat(t->cfd, "work/" CU_WORK_INDEX,
 			  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (t->index < 0 && errno != ENOENT)
 		return ls_fail(s, -errno, "cannot open the index of '%s'", id);
@@ -178,7 +179,7 @@ static int ctr_hold(struct ls_store *s, struct ctr *t)
 	if (t->lockfd < 0)
 		return t->lockfd;
 	snprintf(a.sun_path, sizeof(a.sun_path),
-		 "/proc/self/fd/%d/work/layerfs.sock", t->cfd);
+		 "/proc/self/fd/%d/work/" CU_WORK_SOCKET, t->cfd);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return ls_fail(s, -errno, "cannot make a socket");
