@@ -93,44 +93,6 @@ char *lc_mounted_at(const struct ls_container *c)
 	return buf;
 }
 
-/* ---- run state ------------------------------------------------------------- */
-
-/* What state.json says (written by run), checked against the process:
- * "created" (never run), "running" (its pid alive) or "exited". */
-struct run_state {
-	const char *status;
-	int pid, exit_code;
-};
-
-static struct run_state run_state(const struct ls_container *c)
-{
-	struct run_state st = { .status = "created" };
-	_cleanup_close_ int fd = open(c->dir,
-				      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	json_object *o, *v;
-	size_t len;
-
-	if (fd < 0 ||
-	    cu_read_file_at(fd, "state.json", 1 << 20, &buf, &len) < 0 ||
-	    !(o = json_tokener_parse(buf)))
-		return st;
-	if (json_object_object_get_ex(o, "pid", &v))
-		st.pid = json_object_get_int(v);
-	if (json_object_object_get_ex(o, "exit_code", &v))
-		st.exit_code = json_object_get_int(v);
-	if (json_object_object_get_ex(o, "status", &v) &&
-	    !strcmp(json_object_get_string(v), "running") && st.pid > 0 &&
-	    kill(st.pid, 0) == 0)
-		st.status = "running";
-	else
-		st.status = "exited";
-	if (strcmp(st.status, "running"))
-		st.pid = 0;
-	json_object_put(o);
-	return st;
-}
-
 /* ---- create --------------------------------------------------------------- */
 
 static void create_usage(FILE *f)
@@ -164,11 +126,14 @@ static json_object *container_json(const struct ls_container *c,
 	json_object_object_add(o, "layers", a);
 	json_object_object_add(o, "mounted",
 			       mnt ? json_object_new_string(mnt) : NULL);
-	struct run_state st = run_state(c);
+	struct ctr_state st;
+
+	ctr_state_read(c, &st);
 	json_object_object_add(o, "status", json_object_new_string(st.status));
 	json_object_object_add(o, "pid", json_object_new_int(st.pid));
 	json_object_object_add(o, "exit_code",
 			       json_object_new_int(st.exit_code));
+	ctr_state_free(&st);
 	return o;
 }
 
@@ -255,7 +220,9 @@ int lc_cmd_ps(const struct lc_ctx *ctx, int argc, char **argv)
 		       "STATUS", "MOUNTED");
 	for (size_t i = 0; i < n; i++) {
 		char *mnt = lc_mounted_at(v[i]), status[40];
-		struct run_state st = run_state(v[i]);
+		struct ctr_state st;
+
+		ctr_state_read(v[i], &st);
 
 		if (st.pid)
 			snprintf(status, sizeof(status), "running (pid %d)",
@@ -273,6 +240,7 @@ int lc_cmd_ps(const struct lc_ctx *ctx, int argc, char **argv)
 							 v[i]->image,
 			       v[i]->created ? v[i]->created : "-", status,
 			       mnt ? mnt : "-");
+		ctr_state_free(&st);
 		free(mnt);
 	}
 	if (json)
@@ -303,6 +271,8 @@ int lc_cmd_rm(const struct lc_ctx *ctx, int argc, char **argv)
 		return 1;
 	for (int i = 1; i < argc; i++) {
 		struct ls_container *c;
+		struct ctr_state state;
+		pid_t running;
 		char *mnt;
 
 		if (ls_container_get(s, argv[i], &c) < 0) {
@@ -310,10 +280,13 @@ int lc_cmd_rm(const struct lc_ctx *ctx, int argc, char **argv)
 			continue;
 		}
 		mnt = lc_mounted_at(c);
-		if (run_state(c).pid) {
+		ctr_state_read(c, &state);
+		running = state.pid;
+		ctr_state_free(&state);
+		if (running) {
 			fprintf(stderr,
 				"layerctl: container '%s' is running (pid %d)\n",
-				argv[i], run_state(c).pid);
+				argv[i], (int)running);
 			ls_container_free(c);
 			free(mnt);
 			st = 1;

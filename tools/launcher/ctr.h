@@ -53,6 +53,20 @@ struct ctr_spec {
  * the union is mounted. */
 int ctr_prepare_init(const struct ls_container *c, const struct ctr_spec *sp);
 
+/* What ROOT/containers/ID/state.json says (run writes it), checked
+ * against the process: status "created" (never run), "running" (pid
+ * alive) or "exited" (pid 0, exit_code); and what exec takes over from
+ * the run. ctr_state_free accepts a zeroed struct. */
+struct ctr_state {
+	const char *status; /* static */
+	pid_t pid;
+	int exit_code;
+	char *cgroups, *workdir, *user; /* may be NULL */
+	char **env;			/* NULL-terminated, may be NULL */
+};
+void ctr_state_read(const struct ls_container *c, struct ctr_state *ret);
+void ctr_state_free(struct ctr_state *st);
+
 /* Rootless: the layerfs options that map ids as the container's user
  * namespace does (uidmapping=0:UID:1[...],gidmapping=...), malloc'd;
  * NULL as root (or on ENOMEM). */

@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <json-c/json.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -26,61 +25,6 @@
 #include "cleanup.h"
 #include "ctr.h"
 #include "fsutil.h"
-
-struct target {
-	pid_t pid;
-	char *cgroups, *workdir, *user;
-	char **env;
-};
-
-static void target_free(struct target *t)
-{
-	free(t->cgroups);
-	free(t->workdir);
-	free(t->user);
-	for (char **e = t->env; e && *e; e++)
-		free(*e);
-	free(t->env);
-}
-
-static char *get_str(json_object *o, const char *k)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) ?
-		       strdup(json_object_get_string(v)) :
-		       NULL;
-}
-
-static int read_state(const struct ls_container *c, struct target *t)
-{
-	_cleanup_free_ char *buf = NULL;
-	_cleanup_close_ int fd = open(c->dir,
-				      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	json_object *o, *v;
-	size_t len;
-	int r = fd < 0 ? -errno :
-			 cu_read_file_at(fd, "state.json", 1 << 20, &buf, &len);
-
-	if (r < 0 || !(o = json_tokener_parse(buf)))
-		return -ENOENT;
-	if (json_object_object_get_ex(o, "pid", &v))
-		t->pid = json_object_get_int(v);
-	t->cgroups = get_str(o, "cgroups");
-	t->workdir = get_str(o, "workdir");
-	t->user = get_str(o, "user");
-	if (json_object_object_get_ex(o, "env", &v) &&
-	    json_object_is_type(v, json_type_array)) {
-		size_t n = json_object_array_length(v);
-
-		t->env = calloc(n + 1, sizeof(char *));
-		for (size_t i = 0; t->env && i < n; i++)
-			t->env[i] = strdup(json_object_get_string(
-				json_object_array_get_idx(v, i)));
-	}
-	json_object_put(o);
-	return t->pid > 0 && kill(t->pid, 0) == 0 ? 0 : -ESRCH;
-}
 
 static int join(pid_t pid, const char *ns, bool unless_same)
 {
@@ -101,7 +45,7 @@ static int join(pid_t pid, const char *ns, bool unless_same)
 
 /* In the forked child: enter everything, fork into the pid namespace,
  * exec there. Errors go to errfd as text. */
-static _Noreturn void enter(const struct target *t, char *const *argv,
+static _Noreturn void enter(const struct ctr_state *t, char *const *argv,
 			    char *const *env, const char *workdir,
 			    const char *user, int errfd, int tty_sock)
 {
@@ -157,30 +101,31 @@ int ctr_exec(struct ls_store *s, const struct ls_container *c,
 	     char *const *argv, char *const *env, const char *workdir,
 	     const char *user, bool tty)
 {
-	struct target t = { 0 };
+	struct ctr_state t;
 	int errp[2], ttys[2] = { -1, -1 }, master = -1, st = 0, r;
 	char msg[PATH_MAX + 256];
 	ssize_t n, len = 0;
 	pid_t pid;
 
 	(void)s;
-	r = read_state(c, &t);
-	for (char *const *e = env; r == 0 && e && *e; e++) /* over the run's */
-		r = ctr_env_set(&t.env, *e);
-	if (r == -ESRCH || r == -ENOENT) {
+	ctr_state_read(c, &t);
+	if (!t.pid) {
 		fprintf(stderr, "layerctl: container '%s' is not running\n",
 			c->id);
-		target_free(&t);
-		return r;
+		ctr_state_free(&t);
+		return -ESRCH;
 	}
+	r = 0;
+	for (char *const *e = env; r == 0 && e && *e; e++) /* over the run's */
+		r = ctr_env_set(&t.env, *e);
 	if (r < 0) {
-		target_free(&t);
+		ctr_state_free(&t);
 		return r;
 	}
 	if (pipe2(errp, O_CLOEXEC) < 0 ||
 	    (tty &&
 	     socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ttys) < 0)) {
-		target_free(&t);
+		ctr_state_free(&t);
 		return -errno;
 	}
 	ctr_signals_forward(0);
@@ -212,7 +157,7 @@ int ctr_exec(struct ls_store *s, const struct ls_container *c,
 		close(master);
 	if (ttys[0] >= 0)
 		close(ttys[0]);
-	target_free(&t);
+	ctr_state_free(&t);
 	if (pid < 0)
 		return -errno;
 	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);

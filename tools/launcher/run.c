@@ -191,6 +191,65 @@ static int write_state(const struct ls_container *c, const struct state *st)
 	return r;
 }
 
+static char *get_str(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ?
+		       strdup(json_object_get_string(v)) :
+		       NULL;
+}
+
+void ctr_state_read(const struct ls_container *c, struct ctr_state *ret)
+{
+	_cleanup_close_ int fd = open(c->dir,
+				      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	json_object *o, *v;
+	size_t len;
+
+	*ret = (struct ctr_state){ .status = "created" };
+	if (fd < 0 ||
+	    cu_read_file_at(fd, "state.json", 1 << 20, &buf, &len) < 0 ||
+	    !(o = json_tokener_parse(buf)))
+		return;
+	if (json_object_object_get_ex(o, "pid", &v))
+		ret->pid = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "exit_code", &v))
+		ret->exit_code = json_object_get_int(v);
+	ret->status = "exited";
+	if (json_object_object_get_ex(o, "status", &v) &&
+	    !strcmp(json_object_get_string(v), "running") && ret->pid > 0 &&
+	    kill(ret->pid, 0) == 0)
+		ret->status = "running";
+	else
+		ret->pid = 0;
+	ret->cgroups = get_str(o, "cgroups");
+	ret->workdir = get_str(o, "workdir");
+	ret->user = get_str(o, "user");
+	if (json_object_object_get_ex(o, "env", &v) &&
+	    json_object_is_type(v, json_type_array)) {
+		size_t n = json_object_array_length(v);
+
+		ret->env = calloc(n + 1, sizeof(char *));
+		for (size_t i = 0; ret->env && i < n; i++)
+			ret->env[i] = strdup(json_object_get_string(
+				json_object_array_get_idx(v, i)));
+	}
+	json_object_put(o);
+}
+
+void ctr_state_free(struct ctr_state *st)
+{
+	free(st->cgroups);
+	free(st->workdir);
+	free(st->user);
+	for (char **e = st->env; e && *e; e++)
+		free(*e);
+	free(st->env);
+	*st = (struct ctr_state){ 0 };
+}
+
 /* --- id maps -------------------------------------------------------------- */
 
 /* START COUNT of name's (or uid's) range in /etc/subuid or /etc/subgid. */
