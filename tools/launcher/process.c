@@ -46,10 +46,11 @@ static bool number(const char *s, unsigned long *ret)
 	return *end == '\0';
 }
 
-/* Look NAME (or uid/gid N) up in a passwd- or group-style file: the
- * numeric field 2 and, for passwd, the group field 3. */
-static int lookup(const char *file, const char *name, unsigned long *id,
-		  unsigned long *gid)
+/* Look NAME up in a passwd- or group-style file (by_id: the entry whose
+ * numeric field 2 is NAME): that field and, for passwd, the group field
+ * 3. */
+static int lookup(const char *file, const char *name, bool by_id,
+		  unsigned long *id, unsigned long *gid)
 {
 	FILE *f = fopen(file, "re");
 	char *line = NULL;
@@ -63,7 +64,9 @@ static int lookup(const char *file, const char *name, unsigned long *id,
 		line[strcspn(line, "\n")] = '\0';
 		for (; n < 4 && (fld[n] = strsep(&p, ":")); n++)
 			;
-		if (n < 3 || strcmp(fld[0], name))
+		if (n < 3 || (by_id ? strtoul(fld[2], NULL, 10) !=
+					      strtoul(name, NULL, 10) :
+				      strcmp(fld[0], name) != 0))
 			continue;
 		*id = strtoul(fld[2], NULL, 10);
 		if (gid && fld[3])
@@ -123,33 +126,19 @@ static int resolve_user(const char *spec, struct ids *ids, char *err,
 	if (grp)
 		*grp++ = '\0';
 	if (!number(dup, &uid)) {
-		if (lookup("/etc/passwd", dup, &uid, &gid) < 0) {
+		if (lookup("/etc/passwd", dup, false, &uid, &gid) < 0) {
 			snprintf(err, errlen, "no user '%s' in the container",
 				 dup);
 			return -ENOENT;
 		}
 		named = true;
-	} else {
-		FILE *f = fopen("/etc/passwd", "re"); /* by number: its gid */
-		char *line = NULL;
-		size_t cap = 0;
+	} else { /* by number: its passwd entry's group, if it has one */
+		unsigned long u;
 
-		while (f && getline(&line, &cap, f) > 0) {
-			unsigned long u, gg;
-
-			if (sscanf(line, "%*[^:]:%*[^:]:%lu:%lu", &u, &gg) ==
-				    2 &&
-			    u == uid) {
-				gid = gg;
-				break;
-			}
-		}
-		free(line);
-		if (f)
-			fclose(f);
+		lookup("/etc/passwd", dup, true, &u, &gid);
 	}
 	if (grp && !number(grp, &gid) &&
-	    lookup("/etc/group", grp, &gid, NULL) < 0) {
+	    lookup("/etc/group", grp, false, &gid, NULL) < 0) {
 		snprintf(err, errlen, "no group '%s' in the container", grp);
 		return -ENOENT;
 	}

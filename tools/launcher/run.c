@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <pwd.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
@@ -256,30 +257,20 @@ void ctr_state_free(struct ctr_state *st)
 static bool subid_range(const char *file, unsigned long id,
 			unsigned long *start, unsigned long *count)
 {
+	struct passwd pw, *p = NULL;
+	char buf[4096], n[256];
 	FILE *f = fopen(file, "re");
-	char *line = NULL, name[256] = "";
+	char *line = NULL;
 	size_t cap = 0;
 	bool found = false;
-	FILE *pw = fopen("/etc/passwd", "re");
 
-	while (pw && getline(&line, &cap, pw) > 0) {
-		unsigned long u;
-		char n[256];
-
-		if (sscanf(line, "%255[^:]:%*[^:]:%lu", n, &u) == 2 &&
-		    u == id) {
-			snprintf(name, sizeof(name), "%s", n);
-			break;
-		}
-	}
-	if (pw)
-		fclose(pw);
+	/* the host's user database, whatever backs it */
+	getpwuid_r(id, &pw, buf, sizeof(buf), &p);
 	while (f && !found && getline(&line, &cap, f) > 0) {
-		char n[256];
-
 		if (sscanf(line, "%255[^:]:%lu:%lu", n, start, count) != 3)
 			continue;
-		found = !strcmp(n, name) || strtoul(n, NULL, 10) == id;
+		found = (p && !strcmp(n, p->pw_name)) ||
+			strtoul(n, NULL, 10) == id;
 	}
 	free(line);
 	if (f)
