@@ -166,11 +166,9 @@ HEAD = {"layerfs": "layerfs", "fuse-overlayfs": "fuse-overlayfs",
 TARGETS = {"meta": 1.5, "stream": 1.2, "copyup": 1.2}
 
 
-def _fmt(v, metric):
-    if metric == "iops":
-        return f"{v:,.0f}"
-    if metric in ("upper_kib", "rss_kib"):
-        return f"{v:,.0f}"
+def fmt_secs(v):
+    """Seconds (or a ratio) with 3-4 significant digits; bench/store.sh
+    and bench/commit.sh format theirs with it too."""
     if v >= 100:
         return f"{v:.0f}"
     if v >= 10:
@@ -180,6 +178,14 @@ def _fmt(v, metric):
     if v >= 0.01:
         return f"{v:.3f}"
     return f"{v:.4f}"
+
+
+def _fmt(v, metric):
+    if metric == "iops":
+        return f"{v:,.0f}"
+    if metric in ("upper_kib", "rss_kib"):
+        return f"{v:,.0f}"
+    return fmt_secs(v)
 
 
 def _cell(vals, metric):

@@ -293,3 +293,19 @@ impl_umount()
 	fi
 	return 0
 }
+
+# One line on the machine for a report's header (CPUs, RAM, kernel, OS, the
+# filesystem of $CACHE).
+machine_line()
+{
+	local cpu mem kern fs os
+
+	cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+	kern=$(uname -r)
+	# shellcheck disable=SC1091
+	os=$(. /etc/os-release && printf '%s' "${PRETTY_NAME:-linux}")
+	fs=$(findmnt -n -o FSTYPE,SOURCE -T "$CACHE" | awk '{ print $1 " on " $2 }')
+	printf '%s CPUs (%s), %s RAM, Linux %s, %s; bench/cache on %s' \
+		"$(nproc)" "${cpu:-unknown CPU}" "$mem" "$kern" "$os" "$fs"
+}

@@ -162,20 +162,6 @@ find_layerfs()
 
 # ---- machine and versions -------------------------------------------------
 
-machine_line()
-{
-	local cpu mem kern fs os
-
-	cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-	mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-	kern=$(uname -r)
-	# shellcheck disable=SC1091
-	os=$(. /etc/os-release && printf '%s' "${PRETTY_NAME:-linux}")
-	fs=$(findmnt -n -o FSTYPE,SOURCE -T "$CACHE" | awk '{ print $1 " on " $2 }')
-	printf '%s CPUs (%s), %s RAM, Linux %s, %s; bench/cache on %s' \
-		"$(nproc)" "${cpu:-unknown CPU}" "$mem" "$kern" "$os" "$fs"
-}
-
 versions_line()
 {
 	local v lfs git

@@ -401,20 +401,6 @@ EOF
 
 # ---- the report -----------------------------------------------------------
 
-machine_line()
-{
-	local cpu mem kern fs os
-
-	cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-	mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-	kern=$(uname -r)
-	# shellcheck disable=SC1091
-	os=$(. /etc/os-release && printf '%s' "${PRETTY_NAME:-linux}")
-	fs=$(findmnt -n -o FSTYPE,SOURCE -T "$CACHE" | awk '{ print $1 " on " $2 }')
-	printf '%s CPUs (%s), %s RAM, Linux %s, %s; bench/cache on %s' \
-		"$(nproc)" "${cpu:-unknown CPU}" "$mem" "$kern" "$os" "$fs"
-}
-
 versions_line()
 {
 	local v git
@@ -435,7 +421,7 @@ versions_line()
 
 report()
 {
-	python3 - "$RAW" "$RUNDIR/meta.tsv" "$1" <<'EOF'
+	PYTHONPATH=$BENCH python3 - "$RAW" "$RUNDIR/meta.tsv" "$1" <<'EOF'
 import statistics, sys
 
 raw, meta, out = sys.argv[1:4]
@@ -455,16 +441,7 @@ for line in open(raw, encoding="utf-8"):
     elif (task, tool) not in probs or status == "err":
         probs[(task, tool)] = (status, note)
 
-def fmt(v):
-    if v >= 100:
-        return f"{v:.0f}"
-    if v >= 10:
-        return f"{v:.1f}"
-    if v >= 1:
-        return f"{v:.2f}"
-    if v >= 0.01:
-        return f"{v:.3f}"
-    return f"{v:.4f}"
+from bench import fmt_secs as fmt  # bench/bench.py
 
 notes, note_ids = [], {}
 def note_ref(status, text):

@@ -80,6 +80,22 @@ run_pass()
 	fi
 }
 
+# tiny_bench NAME CMD...: a benchmark script on tiny sizes, so it cannot
+# rot (timings never fail it; a workload that breaks does)
+tiny_bench()
+{
+	local name=$1
+
+	shift
+	section "$name"
+	if "$@"; then
+		extra+=("$name=OK")
+	else
+		extra+=("$name=FAIL")
+		status=1
+	fi
+}
+
 skip_is_failure()
 {
 	case "${LAYERFS_SKIP_IS_FAILURE:-auto}" in
@@ -118,27 +134,11 @@ main()
 
 	# the benchmark script on tiny sizes, so it cannot rot (timings never
 	# fail it; a workload that breaks on layerfs does)
-	section "bench-tiny"
-	if bash bench/run.sh --tiny; then
-		extra+=("bench-tiny=OK")
-	else
-		extra+=("bench-tiny=FAIL")
-		status=1
-	fi
-	section "bench-store-tiny"
-	if LAYERCTL=$PWD/build/tools/layerctl bash bench/store.sh --tiny; then
-		extra+=("bench-store-tiny=OK")
-	else
-		extra+=("bench-store-tiny=FAIL")
-		status=1
-	fi
-	section "bench-commit-tiny"
-	if LAYERCTL=$PWD/build/tools/layerctl bash bench/commit.sh --tiny; then
-		extra+=("bench-commit-tiny=OK")
-	else
-		extra+=("bench-commit-tiny=FAIL")
-		status=1
-	fi
+	tiny_bench bench-tiny bash bench/run.sh --tiny
+	tiny_bench bench-store-tiny env LAYERCTL="$PWD/build/tools/layerctl" \
+		bash bench/store.sh --tiny
+	tiny_bench bench-commit-tiny env LAYERCTL="$PWD/build/tools/layerctl" \
+		bash bench/commit.sh --tiny
 
 	section "result"
 	skip_is_failure && summary_args+=(--skip-is-failure)
