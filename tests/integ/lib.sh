@@ -136,6 +136,32 @@ _lfs_wait_gone()
 	done
 }
 
+# lfs_end_pids PID...: TERM, a grace time of 3 s, then KILL.
+lfs_end_pids()
+{
+	[ $# -eq 0 ] && return 0
+	kill -TERM "$@" 2>/dev/null
+	if ! _lfs_wait_gone 3 "$@"; then
+		kill -KILL "$@" 2>/dev/null
+		_lfs_wait_gone 2 "$@"
+	fi
+	return 0
+}
+
+# lfs_user_pids USER: the processes running as USER (for a user the test
+# created, which runs only what the test started).
+lfs_user_pids()
+{
+	local u d
+
+	u=$(id -u "$1" 2>/dev/null) || return 0
+	for d in /proc/[0-9]*; do
+		[ "$(stat -c %u "$d" 2>/dev/null)" = "$u" ] &&
+			printf '%s\n' "${d#/proc/}"
+	done
+	return 0
+}
+
 # TERM, a grace time, then KILL; only the PIDs this test started.
 _lfs_kill_pids()
 {
@@ -145,11 +171,7 @@ _lfs_kill_pids()
 		_lfs_alive "$p" && live+=("$p")
 	done
 	[ "${#live[@]}" -eq 0 ] && return 0
-	kill -TERM "${live[@]}" 2>/dev/null
-	if ! _lfs_wait_gone 3 "${live[@]}"; then
-		kill -KILL "${live[@]}" 2>/dev/null
-		_lfs_wait_gone 2 "${live[@]}"
-	fi
+	lfs_end_pids "${live[@]}"
 	for p in "${live[@]}"; do
 		wait "$p" 2>/dev/null
 	done

@@ -45,18 +45,12 @@ rl_cleanup()
 	for p in $(rl_daemons); do
 		left+=("$p")
 	done
-	if [ "$rl_created_user" -eq 1 ] && id -u "$RL_USER" >/dev/null 2>&1; then
-		# a user this test created runs only what this test started
-		for d in /proc/[0-9]*; do
-			[ "$(stat -c %u "$d" 2>/dev/null)" = "$(id -u "$RL_USER")" ] &&
-				left+=("${d#/proc/}")
-		done
+	if [ "$rl_created_user" -eq 1 ]; then
+		while IFS= read -r p; do
+			left+=("$p")
+		done < <(lfs_user_pids "$RL_USER")
 	fi
-	if [ "${#left[@]}" -gt 0 ]; then
-		kill -TERM "${left[@]}" 2>/dev/null
-		_lfs_wait_gone 3 "${left[@]}" || kill -KILL "${left[@]}" 2>/dev/null
-		_lfs_wait_gone 2 "${left[@]}"
-	fi
+	lfs_end_pids "${left[@]}"
 	for d in /tmp/"$rl_prefix".??????; do
 		[ -d "$d" ] && rm -rf --one-file-system "$d"
 	done

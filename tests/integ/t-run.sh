@@ -85,18 +85,12 @@ ru_cleanup()
 	for p in $(t_pids); do
 		left+=("$p")
 	done
-	if [ "$ru_created" -eq 1 ] && id -u "$RU" >/dev/null 2>&1; then
-		# a user this test created runs only what this test started
-		for d in /proc/[0-9]*; do
-			[ "$(stat -c %u "$d" 2>/dev/null)" = "$(id -u "$RU")" ] &&
-				left+=("${d#/proc/}")
-		done
+	if [ "$ru_created" -eq 1 ]; then
+		while IFS= read -r p; do
+			left+=("$p")
+		done < <(lfs_user_pids "$RU")
 	fi
-	if [ "${#left[@]}" -gt 0 ]; then
-		kill -TERM "${left[@]}" 2>/dev/null
-		_lfs_wait_gone 3 "${left[@]}" || kill -KILL "${left[@]}" 2>/dev/null
-		_lfs_wait_gone 2 "${left[@]}"
-	fi
+	lfs_end_pids "${left[@]}"
 	[ -n "$ru_fuse_mode" ] && chmod "$ru_fuse_mode" /dev/fuse
 	if [ "$ru_etc_saved" -eq 1 ]; then
 		for f in subuid subgid fuse.conf; do
