@@ -320,6 +320,7 @@ struct commit {
 	char *cfg;
 	size_t cfg_len;
 	struct ls_manifest m;
+	size_t manifest_size;
 	struct ls_commit_result res;
 };
 
@@ -510,6 +511,7 @@ static int put_manifest(struct commit *k)
 	r = ls_manifest_serialize(&k->m, &man, &mlen);
 	if (r == 0)
 		r = ls_blob_put(k->s, man, mlen, k->res.manifest);
+	k->manifest_size = mlen;
 	return r;
 }
 
@@ -525,14 +527,9 @@ static void date(char *buf, size_t size, int64_t t)
 static int tag_commit(struct commit *k, const char *ref)
 {
 	struct ls_descriptor d = { .kind = LS_MT_MANIFEST,
-				   .digest = k->res.manifest };
-	struct stat st;
-	char hex[LS_DIGEST_HEX_LEN + 1];
+				   .digest = k->res.manifest,
+				   .size = (int64_t)k->manifest_size };
 
-	snprintf(hex, sizeof(hex), "%s", ls_digest_hex(k->res.manifest));
-	if (fstatat(k->s->blobfd, hex, &st, 0) < 0)
-		return ls_fail(k->s, -errno, "cannot stat the new manifest");
-	d.size = st.st_size;
 	return ls_image_tag(k->s, ref, &d);
 }
 
