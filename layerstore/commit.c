@@ -299,6 +299,9 @@ int ls_container_diff_tar(struct ls_store *s, const char *id, int fd)
  * thread reading a socket), instead of from the blob afterwards. */
 struct unpacker {
 	struct ls_store *s;
+	/* the thread's view of the store: the same fds, its own message
+	 * (the store's error slot is the commit's, written meanwhile) */
+	struct ls_store view;
 	pthread_t thread;
 	bool started;
 	int fd[2]; /* [0] the thread reads, [1] the commit writes */
@@ -333,8 +336,8 @@ static void *unpack_main(void *arg)
 				   .record_owner = geteuid() != 0 };
 	char buf[65536];
 
-	u->r = ls_layer_stage(u->s, u->fd[0], "(new layer)", NULL, &o,
-			      u->s->tmpfd, u->name, &u->res);
+	u->r = ls_layer_stage(&u->view, u->fd[0], "(new layer)", NULL, &o,
+			      u->view.tmpfd, u->name, &u->res);
 	/* take everything, so the writer never blocks on a full socket */
 	while (read(u->fd[0], buf, sizeof(buf)) > 0)
 		;
@@ -348,6 +351,7 @@ static int unpack_start(struct commit *k)
 	char tok[13];
 
 	u->s = k->s;
+	u->view = *k->s;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, u->fd) < 0)
 		return ls_fail(k->s, -errno, "cannot make a socket pair");
 	setsockopt(u->fd[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
@@ -361,13 +365,12 @@ static int unpack_start(struct commit *k)
 
 /* End of the tar (or of the commit): wait for the layer directory. When
  * the commit failed already, its message is the one kept (the thread
- * fails too, on the cut stream, and says so in the same place). */
+ * fails too, on the cut stream); else the thread's failure is the
+ * commit's, and so is its message. */
 static int unpack_end(struct commit *k, int failed)
 {
 	struct unpacker *u = &k->u;
-	char saved[sizeof(k->s->err)];
 
-	memcpy(saved, k->s->err, sizeof(saved));
 	if (u->fd[1] >= 0)
 		close(u->fd[1]);
 	u->fd[1] = -1;
@@ -377,8 +380,8 @@ static int unpack_end(struct commit *k, int failed)
 	if (u->fd[0] >= 0)
 		close(u->fd[0]);
 	u->fd[0] = -1;
-	if (failed)
-		memcpy(k->s->err, saved, sizeof(saved));
+	if (!failed && u->r < 0)
+		memcpy(k->s->err, u->view.err, sizeof(k->s->err));
 	return u->r;
 }
 
