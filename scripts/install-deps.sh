@@ -17,7 +17,7 @@ build_pkgs=(
 test_pkgs=(
 	clang-format zstd gzip xz-utils python3 util-linux procps psmisc
 	fuse-overlayfs unionfs-fuse
-	umoci skopeo podman buildah runc crun docker-registry uidmap
+	umoci skopeo podman buildah runc crun docker-registry uidmap containerd
 	libclang-rt-14-dev
 )
 bench_pkgs=(
