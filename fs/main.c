@@ -126,7 +126,11 @@ static int fuse_args_of(const struct lfs_opts *o, struct fuse_args *a)
 		r = add_arg(a, "-o%s", "default_permissions");
 	if (r == 0)
 		r = add_arg(a, "-ofsname=%s,subtype=layerfs", esrc);
-	if (r == 0 && o->allow_other)
+	/* as fuse-overlayfs: root (also a user namespace's root, as under
+	 * rootless podman) serves every user, for a container's processes
+	 * run as other ids; permissions are still checked by the kernel
+	 * (default_permissions). Others need allow_other from fuse.conf. */
+	if (r == 0 && (o->allow_other || (geteuid() == 0 && !o->allow_root)))
 		r = add_arg(a, "-o%s", "allow_other");
 	if (r == 0 && o->allow_root)
 		r = add_arg(a, "-o%s", "allow_root");
