@@ -28,10 +28,11 @@ struct ls_store {
  * LOCK_NB, -EWOULDBLOCK when someone else holds it. */
 int ls_lock_file(struct ls_store *s, const char *name, int op);
 
-/* "PATH[:REF]" as oci: and oci-archive: names write it: REF is what
- * follows the last ':' when that part has no '/' (a path may hold ':' only
- * before its last '/'). *ret_path is malloc'd (set even on -EINVAL, for
- * an empty PATH or REF); *ret_ref points into it or stays NULL. */
+/* "PATH[:REF]" as oci: and oci-archive: names write it: REF is all that
+ * follows the first ':' and may hold ':' itself ("oci:DIR:lfs/bb:1"), as
+ * skopeo and the containers/image transports split it (a PATH holds no
+ * ':'). *ret_path is malloc'd (set even on -EINVAL, for an empty PATH or
+ * REF); *ret_ref points into it or stays NULL. */
 int ls_split_ref(const char *s, char **ret_path, const char **ret_ref);
 
 /* A set of digests, kept as hex (blobs or diffIDs): append, then look up

@@ -263,8 +263,8 @@ int ls_split_ref(const char *s, char **ret_path, const char **ret_ref)
 	*ret_path = path;
 	if (!path)
 		return -ENOMEM;
-	colon = strrchr(path, ':');
-	if (colon && !strchr(colon, '/')) {
+	colon = strchr(path, ':');
+	if (colon) {
 		*colon = '\0';
 		*ret_ref = colon + 1;
 	}

@@ -18,6 +18,7 @@
 
 #include "fsutil.h"
 #include "layerstore.h"
+#include "store-private.h"
 
 #define ABC \
 	"sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -162,6 +163,31 @@ static void test_default_root(void **state)
 	free(r);
 }
 
+/* as skopeo: the path ends at the first ':', the ref may hold more */
+static void test_split_ref(void **state)
+{
+	char *path;
+	const char *ref;
+
+	(void)state;
+	ref = NULL;
+	assert_int_equal(ls_split_ref("/d/x:lfs/bb:1", &path, &ref), 0);
+	assert_string_equal(path, "/d/x");
+	assert_string_equal(ref, "lfs/bb:1");
+	free(path);
+	ref = NULL;
+	assert_int_equal(ls_split_ref("/d/x", &path, &ref), 0);
+	assert_string_equal(path, "/d/x");
+	assert_null(ref);
+	free(path);
+	ref = NULL;
+	assert_int_equal(ls_split_ref("/d/x:", &path, &ref), -EINVAL);
+	free(path);
+	ref = NULL;
+	assert_int_equal(ls_split_ref(":r", &path, &ref), -EINVAL);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +199,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blob_corrupt_and_hostile,
 						setup, teardown),
 		cmocka_unit_test(test_default_root),
+		cmocka_unit_test(test_split_ref),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
