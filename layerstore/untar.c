@@ -142,8 +142,7 @@ static la_ssize_t tar_read(struct archive *a, void *data, const void **buf)
 	return n;
 }
 
-/* "./a//b/" -> "a/b"; NULL for absolute paths and ".." anywhere. */
-static char *clean_path(const char *p)
+char *ls_untar_clean_path(const char *p)
 {
 	char *r = malloc(strlen(p) + 1), *o = r;
 
@@ -326,7 +325,7 @@ static int owner_mode_times(struct untar *u, struct archive_entry *e, int pfd,
 static int make_hardlink(struct untar *u, const char *target, int pfd,
 			 const char *base, const char *path)
 {
-	_cleanup_free_ char *t = clean_path(target);
+	_cleanup_free_ char *t = ls_untar_clean_path(target);
 	const char *tbase;
 	struct stat st;
 	int tfd, r = 0;
@@ -443,7 +442,8 @@ static int check_whiteout(struct untar *u, const char *path)
 
 static int apply_entry(struct untar *u, struct archive_entry *e)
 {
-	_cleanup_free_ char *path = clean_path(archive_entry_pathname(e));
+	_cleanup_free_ char *path = ls_untar_clean_path(
+		archive_entry_pathname(e));
 	const char *base, *hl = archive_entry_hardlink(e);
 	mode_t t = archive_entry_filetype(e);
 	int pfd, r;

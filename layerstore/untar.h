@@ -52,4 +52,9 @@ struct ls_untar_result {
 int ls_untar(int infd, int dirfd, const struct ls_untar_opts *o,
 	     struct ls_untar_result *ret, char **ret_err);
 
+/* An entry's name as the applier walks it: "./a//b/" -> "a/b", "." or
+ * "" -> "" (the layer root); NULL for absolute names, ".." anywhere, or
+ * no memory. Malloc'd. (Exposed for the fuzz harness.) */
+char *ls_untar_clean_path(const char *p);
+
 #endif
