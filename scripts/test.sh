@@ -6,9 +6,12 @@
 #   3. pass "default": build/ (debugoptimized), meson test, all suites
 #   4. pass "asan": build-asan/ with ASan+UBSan, unit and integ suites;
 #      any sanitizer report aborts the program, so the test fails
-#   5. bench/run.sh, bench/store.sh and bench/commit.sh on tiny sizes (so
+#   5. fuzz: scripts/fuzz.sh runs each libFuzzer harness (tests/fuzz/)
+#      for LAYERFS_FUZZ_SECONDS (default 60) on a copy of its corpus; any
+#      crash fails it
+#   6. bench/run.sh, bench/store.sh and bench/commit.sh on tiny sizes (so
 #      they cannot rot; timings never fail the run)
-#   6. scripts/test-summary.py: the tests that did not pass, then exactly
+#   7. scripts/test-summary.py: the tests that did not pass, then exactly
 #      one last line "N passed, N failed, N skipped" over both passes
 #
 # Exit status 0 only when nothing failed. As root with /dev/fuse (CI), a
@@ -17,6 +20,7 @@
 # Environment:
 #   LAYERFS_TEST_JOBS=N        meson test --num-processes (default 2)
 #   LAYERFS_SKIP_IS_FAILURE=0|1  override the CI skip policy above
+#   LAYERFS_FUZZ_SECONDS=N     seconds per fuzz harness (default 60)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -131,6 +135,11 @@ main()
 		-Db_sanitize=address,undefined -Db_lundef=false \
 		-- --suite unit --suite integ
 	unset ASAN_OPTIONS UBSAN_OPTIONS
+
+	# each fuzz harness for a while (its own build-fuzz/, clang); a crash
+	# fails the step and leaves the input and a repro line in the log
+	tiny_bench fuzz bash scripts/fuzz.sh \
+		--seconds "${LAYERFS_FUZZ_SECONDS:-60}"
 
 	# the benchmark script on tiny sizes, so it cannot rot (timings never
 	# fail it; a workload that breaks on layerfs does)
