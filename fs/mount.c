@@ -104,6 +104,43 @@ static void count_devs(struct lfs_fs *fs)
 	}
 }
 
+/* Whether the directory fd is the directory dev:ino or inside it. */
+static bool dir_within(int fd, dev_t dev, ino_t ino)
+{
+	_cleanup_close_ int cur = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	struct stat st, up;
+
+	while (cur >= 0 && fstat(cur, &st) == 0) {
+		int fd_up;
+
+		if (st.st_dev == dev && st.st_ino == ino)
+			return true;
+		fd_up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd_up < 0 || fstat(fd_up, &up) < 0 ||
+		    (up.st_dev == st.st_dev && up.st_ino == st.st_ino)) {
+			if (fd_up >= 0)
+				close(fd_up);
+			return false; /* "/" */
+		}
+		close(cur);
+		cur = fd_up;
+	}
+	return false;
+}
+
+/* The kernel's rule: the work dir inside the upper layer would show our
+ * temp objects through the mount, the upper inside the work dir would be
+ * wiped by the cleanup below. */
+static bool separate_subtrees(int upfd, int wd)
+{
+	struct stat u, w;
+
+	if (fstat(upfd, &u) < 0 || fstat(wd, &w) < 0)
+		return false;
+	return !dir_within(wd, u.st_dev, u.st_ino) &&
+	       !dir_within(upfd, w.st_dev, w.st_ino);
+}
+
 /* WORKDIR/layerfs-work holds temp objects; anything there is a leftover
  * of a crash and is removed. */
 static int open_work(struct lfs_fs *fs, const char *workdir, char **ret_err)
@@ -122,6 +159,11 @@ static int open_work(struct lfs_fs *fs, const char *workdir, char **ret_err)
 		return fail(
 			ret_err, -EXDEV,
 			"workdir '%s' must be on the upper layer's filesystem",
+			workdir);
+	if (!separate_subtrees(fs->layers[0].fd, wd))
+		return fail(
+			ret_err, -EINVAL,
+			"workdir '%s' and upperdir must be separate subtrees",
 			workdir);
 	r = cu_rm_rf_at(wd, WORK_SUBDIR);
 	if (r < 0)
