@@ -345,6 +345,7 @@ static int do_remove(struct lfs_fs *fs, struct lfs_node *parent,
 	struct lfs_node *n = NULL;
 	struct lfs_found f;
 	struct lfs_stack *ps;
+	bool longname;
 	int r, lower;
 
 	if (!fs->has_upper)
@@ -378,7 +379,10 @@ static int do_remove(struct lfs_fs *fs, struct lfs_node *parent,
 	if (n)
 		lfs_node_hold(fs, n);
 	ps = lfs_stack_get(fs, parent);
-	if (lower)
+	/* no room for ".wh.NAME": only the chardev form, once the upper
+	 * entry is gone (it would be in the way) */
+	longname = strlen(name) + CU_WH_PREFIX_LEN > NAME_MAX;
+	if (lower && !(longname && lfs_top_layer(f.stack) == 0))
 		r = cu_wh_make(ps->r[0].fd, name,
 			       fs->wh_fmt == CU_WH_CHARDEV &&
 					       lfs_top_layer(f.stack) == 0 ?
@@ -390,10 +394,11 @@ static int do_remove(struct lfs_fs *fs, struct lfs_node *parent,
 			lfs_inomap_del(fs, f.st.st_ino);
 		if (r == 0 && !dir && f.st.st_nlink > 1)
 			r = lfs_index_nlink_add(fs, f.stack->r[0].fd, -1);
-		if (r == 0 && lower && fs->wh_fmt == CU_WH_CHARDEV) {
+		if (r == 0 && lower &&
+		    (fs->wh_fmt == CU_WH_CHARDEV || longname)) {
 			/* swap the interim OCI whiteout for the chardev one */
 			r = cu_wh_make(ps->r[0].fd, name, CU_WH_CHARDEV);
-			if (r == 0)
+			if (r == 0 && !longname)
 				r = cu_wh_remove_oci(ps->r[0].fd, name);
 		}
 	}

@@ -202,12 +202,18 @@ static int move(struct lfs_fs *fs, struct side *a, struct side *b, int afd,
 	if (b->exists && S_ISDIR(b->f.st.st_mode) &&
 	    lfs_node_top_layer(b->node) == 0) {
 		/* an empty-looking upper dir may still hold whiteouts */
-		if (b->lower && (r = cu_wh_make(bfd, b->name, CU_WH_OCI)) == 0)
+		/* (a name too long for ".wh." goes without the interim one) */
+		if (b->lower &&
+		    strlen(b->name) + CU_WH_PREFIX_LEN <= NAME_MAX &&
+		    (r = cu_wh_make(bfd, b->name, CU_WH_OCI)) == 0)
 			made_wh = true;
 		if (r == 0)
 			r = lfs_remove_upper(fs, bfd, b->name, true);
 	}
-	if (r == 0 && a->lower && fs->wh_fmt == CU_WH_CHARDEV) {
+	/* no room for ".wh.NAME": overlayfs' whiteout, made by the rename */
+	if (r == 0 && a->lower &&
+	    (fs->wh_fmt == CU_WH_CHARDEV ||
+	     strlen(a->name) + CU_WH_PREFIX_LEN > NAME_MAX)) {
 		if (renameat2(afd, a->name, bfd, b->name, RENAME_WHITEOUT) < 0)
 			r = -errno;
 	} else if (r == 0) {
