@@ -326,6 +326,44 @@ static void spec_free(struct run_args *a)
 	free(a->env_cli);
 }
 
+/* Where the volumes land in the container's root: resolved in its union,
+ * mounted for that while no mount point is made yet. */
+static int resolve_volumes(struct ls_store *s, const struct ls_container *c,
+			   struct ctr_spec *sp, const char *rootfs)
+{
+	const char *bad = NULL;
+	int r;
+
+	if (sp->nvols == 0)
+		return 0;
+	if ((r = lc_mount_container(s, c, rootfs)) < 0)
+		return r;
+	r = ctr_resolve_volumes(rootfs, sp, &bad);
+	if (r < 0)
+		fprintf(stderr, "layerctl: volume target '%s' in '%s': %s\n",
+			bad ? bad : "", c->id,
+			r == -EINVAL ? "resolves to the root" : strerror(-r));
+	if (lc_umount(rootfs) < 0 && r == 0)
+		r = -EIO;
+	return r;
+}
+
+/* The container's rootfs mountpoint, absolute: it is recorded, and
+ * compared with mountinfo. */
+static char *make_rootfs(const struct ls_container *c)
+{
+	_cleanup_free_ char *rootfs = cu_path_join(c->dir, "rootfs");
+
+	if (!rootfs)
+		return NULL;
+	if (mkdir(rootfs, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "layerctl: cannot make '%s': %s\n", rootfs,
+			strerror(errno));
+		return NULL;
+	}
+	return realpath(rootfs, NULL);
+}
+
 /* Create, prepare, mount, run, unmount: the process's status or 125. */
 static int run_container(struct ls_store *s, struct run_args *a,
 			 struct ls_container **ret)
@@ -339,25 +377,14 @@ static int run_container(struct ls_store *s, struct run_args *a,
 	*ret = c;
 	if (!a->sp.hostname)
 		a->sp.hostname = c->id;
-	rootfs = cu_path_join(c->dir, "rootfs");
-	if (!rootfs || make_process(s, c, a) < 0)
+	rootfs = make_rootfs(c);
+	if (!rootfs || make_process(s, c, a) < 0 ||
+	    resolve_volumes(s, c, &a->sp, rootfs) < 0)
 		return 125;
 	if ((r = ctr_prepare_init(c, &a->sp)) < 0) {
 		fprintf(stderr, "layerctl: cannot prepare container '%s': %s\n",
 			c->id, strerror(-r));
 		return 125;
-	}
-	if (mkdir(rootfs, 0755) < 0 && errno != EEXIST)
-		return fprintf(stderr, "layerctl: cannot make '%s': %s\n",
-			       rootfs, strerror(errno)),
-		       125;
-	{ /* absolute: it is recorded, and compared with mountinfo */
-		char *abs = realpath(rootfs, NULL);
-
-		if (!abs)
-			return 125;
-		free(rootfs);
-		rootfs = abs;
 	}
 	if (lc_mount_container(s, c, rootfs) < 0)
 		return 125;

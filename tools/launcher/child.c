@@ -46,10 +46,7 @@ __attribute__((format(printf, 2, 3))) static int fail(int r, const char *fmt,
 	return r;
 }
 
-/* A path inside the root opened without ever leaving it (symlinks are
- * resolved as if root were "/"): what a mount inside the container may
- * target. */
-static int open_in_root(int rootfd, const char *path, int flags)
+int ctr_open_in_root(int rootfd, const char *path, int flags)
 {
 	struct open_how how = {
 		.flags = flags | O_CLOEXEC,
@@ -72,7 +69,7 @@ static int mount_at(const char *src, int fd, const char *type,
 
 static int bind_in_root(int rootfd, const char *src, const char *dst, bool ro)
 {
-	_cleanup_close_ int fd = open_in_root(rootfd, dst, O_PATH);
+	_cleanup_close_ int fd = ctr_open_in_root(rootfd, dst, O_PATH);
 	int r;
 
 	if (fd < 0)
@@ -83,7 +80,7 @@ static int bind_in_root(int rootfd, const char *src, const char *dst, bool ro)
 	if (!ro)
 		return 0;
 	close(fd); /* the new mount, not what was under it */
-	fd = open_in_root(rootfd, dst, O_PATH);
+	fd = ctr_open_in_root(rootfd, dst, O_PATH);
 	if (fd < 0)
 		return fail(fd, "cannot open mount '%s'", dst);
 	r = mount_at(NULL, fd, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
@@ -150,7 +147,7 @@ static int dev_links(int devfd)
 
 static int mount_dev(int rootfd, bool userns)
 {
-	_cleanup_close_ int fd = open_in_root(rootfd, "/dev", O_PATH);
+	_cleanup_close_ int fd = ctr_open_in_root(rootfd, "/dev", O_PATH);
 	_cleanup_close_ int dfd = -1, pfd = -1;
 	int r;
 
@@ -159,7 +156,7 @@ static int mount_dev(int rootfd, bool userns)
 	r = mount_at("tmpfs", fd, "tmpfs", MS_NOSUID, "mode=755,size=65536k");
 	if (r < 0)
 		return fail(r, "cannot mount /dev");
-	dfd = open_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY);
+	dfd = ctr_open_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY);
 	if (dfd < 0)
 		return fail(dfd, "cannot open /dev");
 	if ((r = dev_nodes(dfd, userns)) < 0 || (r = dev_links(dfd)) < 0)
@@ -194,14 +191,14 @@ static int bind_ro(int rootfd, const char *src, const char *dst, bool opt)
 
 	if (opt && access(src, F_OK) < 0)
 		return 0;
-	fd = open_in_root(rootfd, dst, O_PATH);
+	fd = ctr_open_in_root(rootfd, dst, O_PATH);
 	if (fd < 0)
 		return opt ? 0 : fail(fd, "cannot open '%s'", dst);
 	r = mount_at(src, fd, NULL, MS_BIND | MS_REC, NULL);
 	if (r < 0)
 		return fail(r, "cannot bind '%s'", src);
 	close(fd);
-	fd = open_in_root(rootfd, dst, O_PATH);
+	fd = ctr_open_in_root(rootfd, dst, O_PATH);
 	if (fd < 0 || syscall(SYS_mount_setattr, fd, "",
 			      AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
 		return fail(fd < 0 ? fd : -errno, "cannot make '%s' read-only",
@@ -211,8 +208,8 @@ static int bind_ro(int rootfd, const char *src, const char *dst, bool opt)
 
 static int mount_proc_sys(int rootfd)
 {
-	_cleanup_close_ int p = open_in_root(rootfd, "/proc", O_PATH);
-	_cleanup_close_ int s = open_in_root(rootfd, "/sys", O_PATH);
+	_cleanup_close_ int p = ctr_open_in_root(rootfd, "/proc", O_PATH);
+	_cleanup_close_ int s = ctr_open_in_root(rootfd, "/sys", O_PATH);
 	int r;
 
 	if (p < 0 || s < 0)

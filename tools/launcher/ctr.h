@@ -48,9 +48,24 @@ struct ctr_spec {
 	const char *layerfs; /* the daemon to run */
 };
 
+/* A path inside the root opened without ever leaving it (openat2
+ * RESOLVE_IN_ROOT: symlinks and ".." resolved as if rootfd were "/"):
+ * what a mount inside the container may target. An fd or -errno. */
+int ctr_open_in_root(int rootfd, const char *path, int flags);
+
+/* Rewrite each volume's target to where it lands in the container's root
+ * at rootfs (the union, mounted): every symlink on the way followed as if
+ * rootfs were "/", as runc does (a target through an image's symlink to
+ * /x lands at the root's /x, never the host's), the parts that do not
+ * exist yet kept as they are. -ENOTDIR if a part on the way is not a
+ * directory, -ELOOP past 40 symlinks, -EINVAL if it resolves to "/". On
+ * failure *ret_bad is the target that failed. */
+int ctr_resolve_volumes(const char *rootfs, struct ctr_spec *sp,
+			const char **ret_bad);
+
 /* Write the init layer's per-container files (/etc/hostname, /etc/hosts,
- * /etc/resolv.conf with --net host) and the volumes' mount points; before
- * the union is mounted. */
+ * /etc/resolv.conf with --net host) and the volumes' mount points (the
+ * targets ctr_resolve_volumes gave); before the union is mounted. */
 int ctr_prepare_init(const struct ls_container *c, const struct ctr_spec *sp);
 
 /* What ROOT/containers/ID/state.json says (run writes it), checked

@@ -47,6 +47,124 @@ static int write_at(int dirfd, const char *name, const char *text)
 	return r < 0 ? r : root_owned(dirfd, name, 0644);
 }
 
+/* --- volume targets ------------------------------------------------------- */
+
+/* The next component of *p (skipping slashes) into name; 0 at the end,
+ * 1 with a name, -ENAMETOOLONG. */
+static int next_name(const char **p, char name[NAME_MAX + 1])
+{
+	const char *s = *p, *e;
+
+	while (*s == '/')
+		s++;
+	if (!*s)
+		return 0;
+	e = strchrnul(s, '/');
+	if (e - s > NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(name, s, e - s);
+	name[e - s] = '\0';
+	*p = e;
+	return 1;
+}
+
+/* A symlink met at cur/name: its target, then what was left of the path,
+ * become the path still to walk (from "/" if the target is absolute). */
+static int splice_link(int dfd, const char *name, const char *left, char *cur,
+		       char **rest)
+{
+	char tgt[PATH_MAX];
+	ssize_t n = readlinkat(dfd, name, tgt, sizeof(tgt) - 1);
+	char *nr = NULL;
+
+	if (n < 0)
+		return -errno;
+	tgt[n] = '\0';
+	if (tgt[0] == '/')
+		cur[0] = '\0';
+	if (asprintf(&nr, "%s/%s", tgt, left) < 0)
+		return -ENOMEM;
+	free(*rest);
+	*rest = nr;
+	return 0;
+}
+
+/* What securejoin does for runc: path walked inside rootfd, a component
+ * at a time, symlinks followed as if rootfd were "/", ".." never above it,
+ * components that do not exist kept as they are. */
+static int resolve_in_root(int rootfd, const char *path, char **ret)
+{
+	_cleanup_free_ char *rest = strdup(path);
+	char cur[PATH_MAX] = "", name[NAME_MAX + 1];
+	const char *p = rest;
+	int links = 0, r;
+
+	if (!rest)
+		return -ENOMEM;
+	while ((r = next_name(&p, name)) == 1) {
+		_cleanup_close_ int dfd = -1;
+		size_t len = strlen(cur);
+		struct stat st;
+
+		if (!strcmp(name, "."))
+			continue;
+		if (!strcmp(name, "..")) {
+			char *s = strrchr(cur, '/');
+
+			*(s ? s : cur) = '\0';
+			continue;
+		}
+		dfd = ctr_open_in_root(rootfd, len ? cur : "/",
+				       O_PATH | O_DIRECTORY);
+		if (dfd >= 0 &&
+		    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (S_ISLNK(st.st_mode)) {
+				if (++links > 40)
+					return -ELOOP;
+				if ((r = splice_link(dfd, name, p, cur,
+						     &rest)) < 0)
+					return r;
+				p = rest;
+				continue;
+			}
+			if (!S_ISDIR(st.st_mode) && p[strspn(p, "/")])
+				return -ENOTDIR;
+		}
+		if (len + 1 + strlen(name) >= sizeof(cur))
+			return -ENAMETOOLONG;
+		cur[len] = '/';
+		strcpy(cur + len + 1, name);
+	}
+	if (r < 0)
+		return r;
+	if (!cur[0])
+		return -EINVAL; /* the root itself */
+	*ret = strdup(cur);
+	return *ret ? 0 : -ENOMEM;
+}
+
+int ctr_resolve_volumes(const char *rootfs, struct ctr_spec *sp,
+			const char **ret_bad)
+{
+	_cleanup_close_ int rootfd = open(rootfs,
+					  O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (rootfd < 0)
+		return -errno;
+	for (size_t i = 0; i < sp->nvols; i++) {
+		char *res = NULL;
+		int r = resolve_in_root(rootfd, sp->vols[i].ctr, &res);
+
+		if (r < 0) {
+			*ret_bad = sp->vols[i].ctr;
+			return r;
+		}
+		free(sp->vols[i].ctr);
+		sp->vols[i].ctr = res;
+	}
+	return 0;
+}
+
 /* A volume's mount point, made in the init layer (never in the upper),
  * as a directory or an empty file like its source. */
 static int make_target(int initfd, const struct ctr_volume *v)
