@@ -534,6 +534,14 @@ static int open_readers(struct untar *u)
 	    archive_read_next_header(u->raw, &e) != ARCHIVE_OK)
 		return fail(u, -EBADMSG, "cannot read the layer: %s",
 			    archive_error_string(u->raw));
+	/* libarchive peels nested compression, a layer has at most one: the
+	 * diffID is over what one decompression gives (as every OCI tool
+	 * reads it), not over a tar found inside a gzip inside a gzip */
+	if (archive_filter_count(u->raw) > 2)
+		return fail(u, -EBADMSG,
+			    "layer is compressed more than once (%s inside %s)",
+			    archive_filter_name(u->raw, 0),
+			    archive_filter_name(u->raw, 1));
 	/* the raw bytes are the tar's: hash them once, as the diffID */
 	u->plain = archive_filter_code(u->raw, 0) == ARCHIVE_FILTER_NONE;
 	archive_read_support_format_tar(u->tar);

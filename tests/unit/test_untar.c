@@ -173,6 +173,48 @@ static void test_gzip(void **state)
 	free(t.buf);
 }
 
+/* A gzip of a gzipped tar is no layer (found by fuzz-untar): one
+ * decompression gives no tar, so no diffID, as in every OCI tool. */
+static void test_double_compressed(void **state)
+{
+	struct ls_untar_opts o = { 0 };
+	struct ls_untar_result res;
+	struct archive_entry *e = archive_entry_new();
+	struct archive *a = archive_write_new();
+	struct tarbuf t;
+	size_t used = 0, cap = 1 << 20;
+	char *twice = malloc(cap), p[PATH_MAX + 16], *err = NULL;
+	struct stat st;
+	int fd;
+
+	tb_begin(&t, 1);
+	tb_add(&t, AE_IFREG, "f", "data", NULL);
+	archive_write_close(t.a);
+	archive_write_free(t.a);
+	archive_write_set_format_raw(a);
+	archive_write_add_filter_gzip(a);
+	assert_int_equal(archive_write_open_memory(a, twice, cap, &used),
+			 ARCHIVE_OK);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_size(e, t.used);
+	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(a, t.buf, t.used), t.used);
+	archive_write_close(a);
+	archive_write_free(a);
+	archive_entry_free(e);
+	snprintf(p, sizeof(p), "%s/in.tar.gz.gz", tmp);
+	assert_int_equal(cu_atomic_write_at(AT_FDCWD, p, twice, used, 0644), 0);
+	fd = open(p, O_RDONLY);
+	assert_int_equal(ls_untar(fd, layerfd, &o, &res, &err), -EBADMSG);
+	close(fd);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "compressed more than once"));
+	assert_int_equal(fstatat(layerfd, "f", &st, 0), -1);
+	free(err);
+	free(twice);
+	free(t.buf);
+}
+
 static void expect_refused(mode_t type, const char *path, const char *link,
 			   const char *setup_path, const char *setup_link,
 			   const char *want)
@@ -324,6 +366,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_normal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_double_compressed, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
