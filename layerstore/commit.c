@@ -149,19 +149,30 @@ static void sync_mount(struct ctr *t)
 		syncfs(fd);
 }
 
+/* freeze_wait's answer when the daemon closed the connection without
+ * one: it is stopping, its mount just went away ('layerctl umount' and
+ * umount(8) return before the daemon has exited). */
+#define FREEZE_GONE 1
+
 static int freeze_wait(struct ls_store *s, int fd, const char *id)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	char buf[16] = "";
 	ssize_t n;
 
-	if (cu_write_all(fd, "freeze\n", 7) < 0)
-		return ls_fail(s, -errno, "cannot pause container '%s'", id);
+	n = send(fd, "freeze\n", 7, MSG_NOSIGNAL);
+	if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+		return FREEZE_GONE;
+	if (n != 7)
+		return ls_fail(s, n < 0 ? -errno : -EIO,
+			       "cannot pause container '%s'", id);
 	if (poll(&p, 1, FREEZE_TIMEOUT_MS) <= 0)
 		return ls_fail(s, -ETIMEDOUT,
 			       "container '%s' did not pause within %d s", id,
 			       FREEZE_TIMEOUT_MS / 1000);
 	n = read(fd, buf, sizeof(buf) - 1);
+	if (n == 0 || (n < 0 && errno == ECONNRESET))
+		return FREEZE_GONE;
 	if (n != 7 || memcmp(buf, "frozen\n", 7))
 		return ls_fail(s, -EIO, "container '%s' could not be paused",
 			       id);
@@ -169,32 +180,48 @@ static int freeze_wait(struct ls_store *s, int fd, const char *id)
 }
 
 /* Hold the upper layer still: the container lock, and when a daemon
- * serves the container, a freeze. */
+ * serves the container, a freeze. A daemon that is stopping closes the
+ * connection unanswered; once it has removed its socket (after its last
+ * operation) the upper layer is still, and the lock is enough. */
 static int ctr_hold(struct ls_store *s, struct ctr *t)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd;
+	const struct timespec tick = { 0, 10 * 1000 * 1000 };
+	int fd, r;
 
 	t->lockfd = ls_container_lock(s, t->c);
 	if (t->lockfd < 0)
 		return t->lockfd;
 	snprintf(a.sun_path, sizeof(a.sun_path),
 		 "/proc/self/fd/%d/work/" CU_WORK_SOCKET, t->cfd);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return ls_fail(s, -errno, "cannot make a socket");
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		int e = errno;
+	for (int waited = 0;; waited += 10) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return ls_fail(s, -errno, "cannot make a socket");
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+			int e = errno;
 
+			close(fd);
+			if (e == ENOENT || e == ECONNREFUSED)
+				return 0; /* not mounted: the lock is enough */
+			return ls_fail(s, -e, "cannot reach the daemon of '%s'",
+				       t->c->id);
+		}
+		t->freezefd = fd;
+		if (waited == 0)
+			sync_mount(t);
+		r = freeze_wait(s, fd, t->c->id);
+		if (r != FREEZE_GONE)
+			return r;
 		close(fd);
-		if (e == ENOENT || e == ECONNREFUSED)
-			return 0; /* not mounted: the lock is enough */
-		return ls_fail(s, -e, "cannot reach the daemon of '%s'",
-			       t->c->id);
+		t->freezefd = -1;
+		if (waited >= FREEZE_TIMEOUT_MS)
+			return ls_fail(s, -EIO,
+				       "the daemon of '%s' is stopping but "
+				       "does not exit",
+				       t->c->id);
+		nanosleep(&tick, NULL);
 	}
-	t->freezefd = fd;
-	sync_mount(t);
-	return freeze_wait(s, fd, t->c->id);
 }
 
 static int walk(struct ctr *t, int (*fn)(void *, const struct ls_change *),
