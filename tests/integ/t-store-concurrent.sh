@@ -7,10 +7,13 @@
 #  2. loads of different images that share a base layer, and a bare load
 #     of that base layer, at once: the same;
 #  3. for CONC_SECS seconds (default 20) loops of load/verify/rmi of three
-#     images, gc, fsck and the read-only commands, while image A stays:
-#     every command succeeds, every image a worker finds loaded has the
-#     source's trees, and at the end everything loaded and not removed is
-#     intact, fsck is clean and, after a gc, tmp/ is empty;
+#     images, gc, fsck and the read-only commands, and three loops of
+#     create/commit/verify/rmi/rm of containers of A, while image A
+#     stays: every command succeeds, every image a worker finds loaded
+#     has the source's trees, every committed image A's layers and one
+#     that holds exactly the upper layer's files; at the end everything
+#     loaded and not removed is intact, no container is left, fsck is
+#     clean and, after a gc, tmp/ is empty;
 #  4. layerfs mounts an image's layers; rmi and gc keep the layers the
 #     mount holds (layers --json: in_use) and the mount reads the same;
 #     after the unmount gc removes them.
@@ -280,6 +283,48 @@ repeat()
 	echo "$n" >"$T/$name.count"
 }
 
+# files_of DIR: its regular files and their contents
+files_of() { (cd "$1" && find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2); }
+
+# committer NAME: until $T/stop: create a container of A, put 1 MiB and
+# a few small files in its upper layer, commit it as image NAME, check
+# that NAME is A's layers and one more that holds those files, then rmi
+# NAME and rm the container. Prints the number of rounds.
+committer()
+{
+	local name=$1 n=0 e=$T/$1.err id up got top
+
+	while [ ! -e "$T/stop" ]; do
+		id=$(lc create A 2>"$e") || { err "$name: create: $(cat "$e")"; return 1; }
+		up=$S/containers/$id/upper
+		mkdir "$up/$name"
+		head -c $((1 << 20)) /dev/urandom >"$up/$name/big"
+		for k in 1 2 3 4 5 6; do
+			echo "$name $n $k" >"$up/$name/f$k"
+		done
+		if ! lc commit -q "$id" "$name" >/dev/null 2>"$e"; then
+			err "$name: commit $id: $(cat "$e")"
+			return 1
+		fi
+		got=$(layers_of "$name") || { err "$name: inspect failed"; return 1; }
+		top=${got##* }
+		if [ "${got% *}" != "${want[A]}" ]; then
+			err "$name: the committed image has the layers '$got'"
+			return 1
+		fi
+		if [ "$(files_of "$S/layers/$top/diff")" != "$(files_of "$up")" ]; then
+			err "$name: the committed layer $top is not the upper layer"
+			return 1
+		fi
+		if ! lc rmi "$name" >/dev/null 2>"$e" || ! lc rm "$id" >/dev/null 2>"$e"; then
+			err "$name: rmi or rm: $(cat "$e")"
+			return 1
+		fi
+		n=$((n + 1))
+	done
+	echo "$n" >"$T/$name.count"
+}
+
 # the read-only commands, and A (never removed) stays as it was
 readers()
 {
@@ -290,7 +335,7 @@ readers()
 }
 
 pids=()
-names=(churn-B churn-C churn-D gc fsck readers)
+names=(churn-B churn-C churn-D gc fsck readers commit-1 commit-2 commit-3)
 lfs_bg churn churn-B B "oci:$T/src/img:B" "oci-archive:$T/src/img.tar:B"
 pids+=("$LFS_BG_PID")
 lfs_bg churn churn-C C "oci-archive:$T/src/img.tar:C" "oci:$T/src/img:C"
@@ -303,6 +348,10 @@ lfs_bg repeat fsck 0.1 lc fsck
 pids+=("$LFS_BG_PID")
 lfs_bg repeat readers 0.02 readers
 pids+=("$LFS_BG_PID")
+for c in 1 2 3; do
+	lfs_bg committer "commit-$c"
+	pids+=("$LFS_BG_PID")
+done
 t0=$SECONDS
 while [ $((SECONDS - t0)) -lt "$CONC_SECS" ] && [ ! -s "$T/errors" ]; do
 	sleep 0.5
@@ -321,6 +370,8 @@ for n in "${names[@]}"; do
 done
 note "in $((SECONDS - t0))s:$counts"
 assert_eq "$(refs)" "A B C D" "images after the concurrent work"
+assert_eq "$(lc ps --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 0 \
+	"containers after the concurrent work"
 assert_eq "$(lc inspect --json A)" "$A_INSPECT" "A after the concurrent work"
 for r in A B C D; do
 	check_image "$r"
