@@ -93,6 +93,7 @@ run()
 	cp tests/fuzz/corpus/"$name"/* "$out/corpus/"
 	[ -f "tests/fuzz/$name.dict" ] && args+=(-dict="tests/fuzz/$name.dict")
 	[ "$name" = untar ] && args+=(-max_len=65536)
+	secs=$SECONDS
 	for ((i = 0; i < jobs; i++)); do
 		"$bin" "${args[@]}" "$out/corpus" >"$out/log.$i" 2>&1 &
 		pids+=($!)
@@ -100,13 +101,14 @@ run()
 	for i in "${!pids[@]}"; do
 		wait "${pids[$i]}" || true
 	done
+	secs=$((SECONDS - secs)) # wall time: a crashed job prints no "Done"
 	for ((i = 0; i < jobs; i++)); do
+		# final stats, or the last status line of a job that crashed
 		n=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' \
 			"$out/log.$i" | tail -1)
+		[ -n "$n" ] || n=$(grep -aE '^#[0-9]+' "$out/log.$i" | tail -1 |
+			sed -nE 's/^#([0-9]+).*/\1/p')
 		execs=$((execs + ${n:-0}))
-		n=$(sed -nE 's/^Done [0-9]+ runs in ([0-9]+) second.*/\1/p' \
-			"$out/log.$i" | tail -1)
-		[ "${n:-0}" -gt "$secs" ] && secs=$n
 		n=$(status_field "$out/log.$i" cov)
 		[ "${n:-0}" -gt "$cov" ] && cov=$n
 		n=$(status_field "$out/log.$i" ft)

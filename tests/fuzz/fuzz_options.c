@@ -113,8 +113,9 @@ static void check_ok(const struct lfs_opts *o)
 	FUZZ_CHECK(o->nwarnings <= 65);
 	for (size_t i = 0; i < o->nwarnings; i++)
 		check_message(o->warnings[i]);
-	if (o->context)
-		check_message(o->context);
+	/* a label (any length, as given) but never a control character */
+	for (const char *c = o->context; c && *c; c++)
+		FUZZ_CHECK((unsigned char)*c >= 0x20 && *c != 0x7f);
 	check_lower_roundtrip(o->lowerdirs, o->nlower);
 }
 
