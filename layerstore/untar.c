@@ -440,6 +440,38 @@ static int check_whiteout(struct untar *u, const char *path)
 	return 0;
 }
 
+/*
+ * An entry whose name is too long for a directory entry may still be the
+ * whiteout of a name of 252 to 255 bytes (".wh." takes 4): stored as the
+ * overlayfs whiteout, a char 0/0 device under the name itself, as layerfs
+ * writes it in an upper layer and reads it in every layer. Returns 0 when
+ * done, 1 when the entry is not such a whiteout (the caller goes on and
+ * fails on the name), or an error.
+ */
+static int long_whiteout(struct untar *u, struct archive_entry *e, int pfd,
+			 const char *base, const char *path)
+{
+	const char *target;
+	int r;
+
+	if (archive_entry_filetype(e) != AE_IFREG ||
+	    archive_entry_hardlink(e) ||
+	    cu_wh_classify(base, &target) != CU_WH_NAME_WHITEOUT)
+		return 1;
+	r = replace(u, pfd, target, false);
+	if (r == 0)
+		r = cu_wh_make(pfd, target, CU_WH_CHARDEV);
+	if (r == -EPERM)
+		return fail(u, r,
+			    "cannot store the whiteout '%.64s...': a name with "
+			    "no room for \".wh.\" needs a 0/0 device node, "
+			    "and this user may not make one",
+			    path);
+	return r < 0 ? fail(u, r, "cannot store the whiteout '%.64s...'",
+			    path) :
+		       0;
+}
+
 static int apply_entry(struct untar *u, struct archive_entry *e)
 {
 	_cleanup_free_ char *path = ls_untar_clean_path(
@@ -465,6 +497,14 @@ static int apply_entry(struct untar *u, struct archive_entry *e)
 	pfd = open_parent(u, path, &base, true);
 	if (pfd < 0)
 		return fail(u, pfd, "cannot open the directory of '%s'", path);
+	if (strlen(base) > NAME_MAX)
+		r = long_whiteout(u, e, pfd, base, path);
+	else
+		r = 1;
+	if (r <= 0) {
+		close(pfd);
+		return r;
+	}
 	r = replace(u, pfd, base, t == AE_IFDIR && !hl);
 	if (r < 0)
 		r = fail(u, r, "cannot replace '%s'", path);

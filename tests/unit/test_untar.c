@@ -156,6 +156,45 @@ static void test_normal(void **state)
 	free(t.buf);
 }
 
+/* ".wh." + a 255-byte name is too long for a file name: the whiteout is
+ * stored as overlayfs' char 0/0 under the name (root), or refused with a
+ * message (no right to make device nodes). */
+static void test_long_whiteout(void **state)
+{
+	struct ls_untar_opts o = { 0 };
+	struct ls_untar_result res;
+	char name[NAME_MAX + 1], wh[NAME_MAX + 8], *err;
+	struct tarbuf t;
+	struct stat st;
+	int r;
+
+	(void)state;
+	memset(name, 'n', NAME_MAX);
+	name[NAME_MAX] = '\0';
+	snprintf(wh, sizeof(wh), "d/.wh.%s", name);
+	tb_begin(&t, 0);
+	tb_add(&t, AE_IFDIR, "d", NULL, NULL);
+	tb_add(&t, AE_IFREG, wh, NULL, NULL);
+	r = tb_apply(&t, &o, &res, &err);
+	/* may this process make device nodes (root, not a user namespace's)? */
+	bool can_mknod = mknodat(outfd, "probe", S_IFCHR, makedev(0, 0)) == 0;
+
+	if (can_mknod) {
+		assert_int_equal(r, 0);
+		snprintf(wh, sizeof(wh), "d/%s", name);
+		assert_int_equal(fstatat(layerfd, wh, &st, AT_SYMLINK_NOFOLLOW),
+				 0);
+		assert_true(S_ISCHR(st.st_mode));
+		assert_int_equal(st.st_rdev, makedev(0, 0));
+	} else {
+		assert_int_equal(r, -EPERM);
+		assert_non_null(err);
+		assert_non_null(strstr(err, "0/0 device node"));
+	}
+	free(err);
+	free(t.buf);
+}
+
 static void test_gzip(void **state)
 {
 	struct ls_untar_opts o = { 0 };
@@ -365,6 +404,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_normal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_whiteout, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_double_compressed, setup,
 						teardown),
