@@ -267,10 +267,18 @@ static void layer_problem(struct fsck *f, const char *hex, char *why,
 {
 	_cleanup_free_ char *want = NULL, *got = NULL;
 	char p[LS_DIGEST_HEX_LEN + 32];
+	struct stat st;
 	size_t wl, gl;
 	int r;
 
 	why[0] = '\0';
+	snprintf(p, sizeof(p), "layers/%s", hex);
+	if (fstatat(f->s->rootfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISDIR(st.st_mode)) {
+		snprintf(why, size, "not a directory (%s)",
+			 S_ISLNK(st.st_mode) ? "a symlink" : "a file");
+		return;
+	}
 	snprintf(p, sizeof(p), "layers/%s/layer.json", hex);
 	if (faccessat(f->s->rootfd, p, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
 		snprintf(why, size, "incomplete (no layer.json)");

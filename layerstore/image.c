@@ -230,7 +230,13 @@ int ls_image_lowerdirs(struct ls_store *s, const struct ls_image *img,
 		return ls_fail(s, -ENOMEM, "cannot build lowerdirs");
 	/* overlayfs order: the top layer first */
 	for (size_t i = img->nlayers; i-- > 0;) {
-		if (ls_layer_exists(s, img->diff_ids[i]) != 1) {
+		int r = ls_layer_exists(s, img->diff_ids[i]);
+
+		if (r < 0) { /* it said why */
+			free(out);
+			return r;
+		}
+		if (r == 0) {
 			free(out);
 			return ls_fail(s, -ENOENT,
 				       "layer '%s' of '%s' is missing",

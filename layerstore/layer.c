@@ -25,15 +25,23 @@ int ls_layer_exists(struct ls_store *s, const char *diff_id)
 {
 	const char *hex = ls_digest_hex(diff_id);
 	char p[LS_DIGEST_HEX_LEN + 16];
+	struct stat st;
 
 	if (!hex)
 		return ls_fail(s, -EINVAL, "invalid diffID '%s'", diff_id);
 	snprintf(p, sizeof(p), "layers/%s", hex);
-	if (faccessat(s->rootfd, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-		return 1;
-	return errno == ENOENT ?
-		       0 :
-		       ls_fail(s, -errno, "cannot check layer '%s'", diff_id);
+	if (fstatat(s->rootfd, p, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ?
+			       0 :
+			       ls_fail(s, -errno, "cannot check layer '%s'",
+				       diff_id);
+	/* a layer is a real directory: never a path out of the store */
+	if (!S_ISDIR(st.st_mode))
+		return ls_fail(s, -ENOTDIR,
+			       "layer '%s' is %s in the store, not a directory",
+			       diff_id,
+			       S_ISLNK(st.st_mode) ? "a symlink" : "a file");
+	return 1;
 }
 
 char *ls_layer_path(struct ls_store *s, const char *diff_id)

@@ -101,10 +101,24 @@ static int create_layout(struct ls_store *s)
 	int r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		struct stat st;
+
 		r = cu_mkdir_at(s->rootfd, dirs[i], 0755);
 		if (r < 0)
 			return ls_fail(s, r, "cannot create '%s/%s'", s->root,
 				       dirs[i]);
+		/* the root may be a symlink, what is inside may not: the
+		 * store's own paths never lead outside it */
+		if (fstatat(s->rootfd, dirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return ls_fail(s, -errno, "cannot open '%s/%s'",
+				       s->root, dirs[i]);
+		if (!S_ISDIR(st.st_mode))
+			return ls_fail(s, -ENOTDIR,
+				       "'%s/%s' is %s, not a directory: the "
+				       "store's directories must be real ones",
+				       s->root, dirs[i],
+				       S_ISLNK(st.st_mode) ? "a symlink" :
+							     "a file");
 	}
 	r = ensure_file(s->rootfd, "oci-layout", OCI_LAYOUT);
 	if (r == 0)

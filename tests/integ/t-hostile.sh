@@ -14,7 +14,9 @@
 #     (".wh." would make it 259 bytes: layerfs writes overlayfs' 0/0
 #     character device instead) and layerctl commit of that upper;
 #   * 50 and 500 lower layers (a file in each, whiteouts across layers),
-#     against the kernel overlayfs (and fuse-overlayfs) for 50.
+#     against the kernel overlayfs (and fuse-overlayfs) for 50;
+#   * symlinked store paths: the root may be one, the store's own
+#     directories (blobs, layers, containers, tmp, locks, a layer) may not.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_root
@@ -393,5 +395,68 @@ for n in 50 500; do
 		fi
 	fi
 done
+
+# ---- symlinked store paths -----------------------------------------------------
+
+note "symlinked store paths"
+# The store root may be a symlink (a store moved to another disk); the
+# store's own directories may not: a symlink there could send writes or
+# mounts outside the store. Every command refuses such a store with a
+# message, and nothing is written where the symlink points.
+SR=$T/sreal
+mkdir -p "$SR"
+ln -s "$SR" "$T/slink"
+"$LAYERCTL" --root "$T/slink" load -q --tag s "$T/base.tar" >/dev/null
+"$LAYERCTL" --root "$T/slink" fsck >/dev/null ||
+	fail "a store reached through a symlinked root is not clean"
+mkdir -p "$T/elsewhere"
+for d in blobs blobs/sha256 layers containers tmp locks; do
+	tried=$((tried + 1))
+	mv "$SR/$d" "$T/moved"
+	mv "$T/moved" "$T/elsewhere/x"
+	ln -s "$T/elsewhere/x" "$SR/$d"
+	before=$(find "$T/elsewhere" -printf '%p %s %T@\n' | sort)
+	for cmd in images fsck "load -q --tag s2 $T/base.tar"; do
+		st=0
+		# shellcheck disable=SC2086
+		"$LAYERCTL" --root "$SR" $cmd >"$T/sl.out" 2>&1 || st=$?
+		[ "$st" -ne 0 ] || fail "store with $d a symlink: '$cmd' succeeded"
+		grep -q "'$SR/$d' is a symlink" "$T/sl.out" ||
+			fail "store with $d a symlink: '$cmd': $(cat "$T/sl.out")"
+	done
+	[ "$(find "$T/elsewhere" -printf '%p %s %T@\n' | sort)" = "$before" ] ||
+		fail "store with $d a symlink: something was written through it"
+	rm "$SR/$d"
+	mv "$T/elsewhere/x" "$SR/$d"
+done
+# a layer directory that is a symlink: fsck names it, mount refuses it,
+# fsck --repair unpacks the layer again and leaves the target alone
+tried=$((tried + 1))
+L1=$(ls "$SR/layers")
+mv "$SR/layers/$L1" "$T/elsewhere/layer"
+ln -s "$T/elsewhere/layer" "$SR/layers/$L1"
+before=$(find "$T/elsewhere" -printf '%p %s %T@\n' | sort)
+st=0
+"$LAYERCTL" --root "$SR" fsck >"$T/sl.out" 2>&1 || st=$?
+[ "$st" -ne 0 ] && grep -q "not a directory (a symlink)" "$T/sl.out" ||
+	fail "fsck of a symlinked layer: status $st: $(cat "$T/sl.out")"
+"$LAYERCTL" --root "$SR" create --name sc s >/dev/null
+mkdir -p "$T/sm"
+st=0
+"$LAYERCTL" --root "$SR" mount sc "$T/sm" >"$T/sl.out" 2>&1 || st=$?
+[ "$st" -ne 0 ] && grep -q "is a symlink in the store" "$T/sl.out" ||
+	fail "mount over a symlinked layer: status $st: $(cat "$T/sl.out")"
+is_mounted "$T/sm" && fail "a container over a symlinked layer got mounted"
+"$LAYERCTL" --root "$SR" fsck --repair >/dev/null 2>&1 || true
+"$LAYERCTL" --root "$SR" fsck >"$T/sl.out" 2>&1 ||
+	fail "fsck after repair: $(cat "$T/sl.out")"
+[ -d "$SR/layers/$L1" ] && [ ! -L "$SR/layers/$L1" ] ||
+	fail "the repaired layer is not a real directory"
+[ "$(find "$T/elsewhere" -printf '%p %s %T@\n' | sort)" = "$before" ] ||
+	fail "fsck --repair wrote through the symlinked layer"
+"$LAYERCTL" --root "$SR" mount sc "$T/sm"
+_lfs_mounts+=("$T/sm")
+assert_file_text "$T/sm/etc/motd" image "a container of the repaired layer"
+"$LAYERCTL" --root "$SR" umount "$T/sm"
 
 note "hostile inputs tried: $tried"
