@@ -11,9 +11,20 @@
 # complete (diff/, layer.json, manifest); every blob hashes to its name;
 # B is either absent from `images` or complete, with the source's trees.
 # At the end a retry of the load succeeds, gc leaves tmp/ empty and fsck
-# is clean. The last line sums up the kills and where they landed.
+# is clean.
+# Part 2, CRASH_CTR_ITERS times: kill -9 `commit` of a container with a few
+# MB of changes (4 MiB of new data, 300 new files, 40 deletions, 40
+# copy-ups), `create`, `rmi` of the committed image and `gc`, each at a
+# random instant of its measured duration (a bash timer: these take tens
+# of ms). After each kill the same checks, plus: no stray ref in
+# index.json, every container dir complete; a container of A (or of the
+# committed C, when listed) mounted with `layerctl mount` reads what it
+# should (C: what the committed container reads); a killed commit and a
+# killed create run again to success.
+# The last line sums up the kills per command and where they landed.
 #
-#   CRASH_ITERS   iterations (default 30; CI wants at least 25)
+#   CRASH_ITERS      load iterations (default 30; CI wants at least 25)
+#   CRASH_CTR_ITERS  commit/create iterations (default 8)
 #   CRASH_SEED    seed of $RANDOM, to replay a run (default: random, printed)
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -134,8 +145,28 @@ check_store()
 			assert_eq "$(layers_of Bbare)" "$BB_LAYERS" "$when: Bbare's layers"
 			check_trees "$when: Bbare" "$BB_LAYERS"
 			;;
+		C) # the commit of the container "work" (part 2)
+			assert_eq "$(lc inspect --json C)" "$C_INSPECT" "$when: inspect --json C"
+			;;
 		*) fail "$when: unexpected image '$r'" ;;
 		esac
+	done
+	# index.json: only these refs, each one's manifest blob present
+	bad=$(python3 -c '
+import json, os, sys
+for m in json.load(open(sys.argv[1] + "/index.json"))["manifests"]:
+    r = m.get("annotations", {}).get("org.opencontainers.image.ref.name")
+    if r not in ("A", "B", "Bbare", "C") or not os.path.isfile(
+            sys.argv[1] + "/blobs/sha256/" + m["digest"][7:]):
+        print(r, m["digest"])' "$S") || fail "$when: cannot read index.json"
+	[ -z "$bad" ] || fail "$when: stray refs in index.json: $bad"
+	# containers: whole or absent
+	for d in "$S"/containers/*; do
+		[ -e "$d" ] || continue
+		if [ ! -f "$d/container.json" ] || [ ! -d "$d/upper" ] ||
+			[ ! -d "$d/work" ] || [ ! -d "$d/init/etc" ]; then
+			fail "$when: incomplete container $d: $(entries "$d")"
+		fi
 	done
 }
 
@@ -166,6 +197,7 @@ note "seed $CRASH_SEED; full loads: oci ${cal[0]}s, archive ${cal[1]}s, bare ${c
 # ---- the kills ------------------------------------------------------------
 
 t_gc=0.1 gc_sum=0 gc_n=0 # t_gc: the mean time of the gc runs below
+C_INSPECT= # image C (part 2)
 declare -A phases=()
 kills_load=0 kills_gc=0 kills_rmi=0
 kill_log=()
@@ -379,12 +411,216 @@ fi
 assert_eq "$(entries "$S/tmp")" "" "tmp/ after the final gc"
 check_store "at the end"
 
+# ---- part 2: commit and create killed ------------------------------------
+
+# kill_fast WHAT DELAY CMD...: run CMD in the background and kill -9 it
+# DELAY seconds later, unless it ended; all in bash (killer.py takes
+# longer to start than create, gc or rmi of a small image take to run).
+# Sets KILLED and KILL_T as kill_at does. With DELAY "never": no kill,
+# KILL_T is how long CMD took.
+exec {SLEEPFD}<> <(:)
+kill_fast()
+{
+	local what=$1 delay=$2 pid st=0 t0
+	shift 2
+
+	t0=$EPOCHREALTIME
+	lfs_bg "$@" >/dev/null 2>"$T/bg.err"
+	pid=$LFS_BG_PID
+	if [ "$delay" != never ]; then
+		read -r -t "$delay" -u "$SLEEPFD" || true
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	{ wait "$pid"; } 2>/dev/null || st=$?
+	lfs_forget "$pid"
+	KILL_T=$(since "$t0")
+	if [ "$st" -eq 137 ]; then
+		KILLED=1
+		return 0
+	fi
+	KILLED=0
+	[ "$st" -eq 0 ] || fail "$what ended with status $st: $(cat "$T/bg.err")"
+}
+
+
+# A container "work" of A with a few MB of changes, made through its
+# mount: commit turns its upper layer into image C. With a fixed
+# --timestamp the same upper gives the same C (inspect --json C_INSPECT).
+TS=1700000000
+M=$T/mnt
+mkdir -p "$M"
+
+# view DIR: describe DIR, less the init files that name the container
+view()
+{
+	(
+		cd "$1" || exit
+		find . -mindepth 1 \( -path ./etc/hostname -o -path ./etc/hosts \) \
+			-prune -o -printf '%P %y %m %U:%G %s %n %l\n' | LC_ALL=C sort
+		find . \( -path ./etc/hostname -o -path ./etc/hosts \) -prune \
+			-o -type f -exec sha256sum {} + | LC_ALL=C sort -k2
+	) | sha256sum
+}
+
+# ctr_view ID: the view of container ID through its layerctl mount
+ctr_view()
+{
+	lc mount "$1" "$M" >/dev/null
+	view "$M"
+	lc umount "$M" >/dev/null
+}
+
+# image_view REF: the view of a new container of REF (then removed)
+image_view()
+{
+	local id
+
+	id=$(lc create "$1") || fail "create a container of $1"
+	ctr_view "$id"
+	lc rm "$id" >/dev/null
+}
+
+lc create --name work A >/dev/null
+lc mount work "$M" >/dev/null
+python3 - "$M" <<'EOF'
+import os, random, sys
+m, r = sys.argv[1], random.Random(9)
+os.makedirs(m + "/changes/sub")
+for i in range(4):  # incompressible: the commit's zstd has work to do
+    with open(f"{m}/changes/big{i}", "wb") as f:
+        f.write(r.randbytes(1 << 20))
+for i in range(300):
+    with open(f"{m}/changes/sub/s{i}", "wb") as f:
+        f.write(r.randbytes(r.randrange(0, 3000)))
+files = sorted(os.path.join(d, n) for d, _, ns in os.walk(m + "/base") for n in ns)
+for p in files[:40]:  # deletions: whiteouts in the layer
+    os.unlink(p)
+for p in files[40:80]:  # changes to lower files: copy-ups
+    with open(p, "ab") as f:
+        f.write(b"changed\n")
+os.chmod(files[80], 0o600)
+EOF
+W_VIEW=$(view "$M")
+lc umount "$M" >/dev/null
+A_VIEW=$(image_view A)
+assert_ne "$A_VIEW" "$W_VIEW" "the work container has changes"
+
+kill_fast "commit" never "$LAYERCTL" --root "$S" commit -q --timestamp "$TS" work C
+t_commit=$KILL_T
+C_INSPECT=$(lc inspect --json C)
+check_store "after the first commit"
+assert_eq "$(image_view C)" "$W_VIEW" "a container of C reads what work had"
+kill_fast "rmi C" never "$LAYERCTL" --root "$S" rmi C
+t_rmic=$KILL_T
+kill_fast gc never "$LAYERCTL" --root "$S" gc
+t_gc2=$KILL_T
+kill_fast create never "$LAYERCTL" --root "$S" create --name probe A
+t_create=$KILL_T
+lc rm probe >/dev/null
+note "commit ${t_commit}s, create ${t_create}s, rmi C ${t_rmic}s, gc ${t_gc2}s"
+
+# kill_rand WHAT T LO CMD...: kill_fast at a random instant of [LO T, 1.2 T]
+kill_rand()
+{
+	local what=$1 t=$2 lo=$3
+	shift 3
+
+	kill_fast "$what" "$(rand_time "$t" "$lo" 1.2)" "$@"
+	if [ "$KILLED" -eq 1 ]; then
+		kill_log+=("$i:$what@${KILL_T}")
+	else
+		kill_log+=("$i:$what@${KILL_T}=finished")
+	fi
+}
+
+# ctr_phase [REF]: where a killed create (or commit of REF) was: "done"
+# (listed), "staged" (tmp/ has an entry it had not in $pre_tmp), "none"
+ctr_phase()
+{
+	if { [ -n "${1:-}" ] && has_ref "$1"; } ||
+		{ [ -z "${1:-}" ] && [ -d "$S/containers/k$i" ]; }; then
+		echo "done"
+	elif [ -n "$(comm -13 <(printf '%s\n' "$pre_tmp") <(entries "$S/tmp"))" ]; then
+		echo staged
+	else
+		echo none
+	fi
+}
+
+CTR_ITERS=${CRASH_CTR_ITERS:-8}
+kills_commit=0 kills_create=0 t_start2=$SECONDS
+for ((i = 1; i <= CTR_ITERS; i++)); do
+	pre_tmp=$(entries "$S/tmp")
+	# anywhere; every 3rd as it publishes (killer.py: its start takes
+	# about half of the commit)
+	if [ $((i % 3)) -eq 0 ]; then
+		kill_at commit publish 0.002 "$LAYERCTL" --root "$S" commit -q \
+			--timestamp "$TS" work C
+		kill_log+=("$i:commit@${KILL_T}/at-publish$([ "$KILLED" -eq 1 ] || echo "=finished")")
+	else
+		kill_rand commit "$t_commit" 0 "$LAYERCTL" --root "$S" commit -q \
+			--timestamp "$TS" work C
+	fi
+	kills_commit=$((kills_commit + KILLED))
+	[ "$KILLED" -eq 0 ] || kill_log[-1]+="=$(ctr_phase C)"
+	check_store "part 2, iteration $i, commit killed at ${KILL_T}s"
+	# A and (when listed) C still make containers that read right;
+	# the killed commit runs again to success
+	if has_ref C; then
+		assert_eq "$(image_view C)" "$W_VIEW" "iteration $i: a container of C after the kill"
+	else
+		assert_eq "$(image_view A)" "$A_VIEW" "iteration $i: a container of A after the commit's kill"
+		lc commit -q --timestamp "$TS" work C >/dev/null
+	fi
+	if [ $((i % 4)) -eq 0 ]; then
+		assert_eq "$(ctr_view work)" "$W_VIEW" "iteration $i: the container work"
+	fi
+
+	pre_tmp=$(entries "$S/tmp")
+	# (create is short: most of its first half is the program's start)
+	kill_rand create "$t_create" 0.4 "$LAYERCTL" --root "$S" create --name "k$i" A
+	kills_create=$((kills_create + KILLED))
+	[ "$KILLED" -eq 0 ] || kill_log[-1]+="=$(ctr_phase)"
+	check_store "part 2, iteration $i, create killed at ${KILL_T}s"
+	if [ -d "$S/containers/k$i" ]; then
+		lc ps --json | grep -q "\"id\":\"k$i\"" || fail "iteration $i: k$i is not listed"
+	else
+		lc create --name "k$i" A >/dev/null # the re-run
+	fi
+	if [ $((i % 2)) -eq 0 ]; then
+		assert_eq "$(ctr_view "k$i")" "$A_VIEW" "iteration $i: container k$i after the kill of its create"
+	fi
+	lc rm "k$i" >/dev/null
+
+	# rmi C and gc, killed
+	kill_rand "rmi C" "$t_rmic" 0 "$LAYERCTL" --root "$S" rmi C
+	kills_rmi=$((kills_rmi + KILLED))
+	if has_ref C; then
+		lc rmi C >/dev/null
+	fi
+	if has_garbage; then
+		kill_rand gc "$t_gc2" 0 "$LAYERCTL" --root "$S" gc
+		kills_gc=$((kills_gc + KILLED))
+	fi
+	check_store "part 2, iteration $i, rmi C and gc killed"
+	lc gc >/dev/null
+done
+t_loop2=$((SECONDS - t_start2))
+lc commit -q --timestamp "$TS" work C >/dev/null
+assert_eq "$(image_view C)" "$W_VIEW" "a container of C at the end"
+lc rm work >/dev/null
+lc gc >/dev/null
+check_store "at the end of part 2"
+assert_eq "$(entries "$S/tmp")" "" "tmp/ at the end of part 2"
+
 summary=""
 for p in startup extract stage publish tagged finished; do
 	summary+=" $p=${phases[$p]:-0}"
 done
 note "kills: ${kill_log[*]}"
-echo "t-store-crash: ok: $CRASH_ITERS iterations in ${t_loop}s (seed $CRASH_SEED)," \
-	"$((kills_load + kills_gc + kills_rmi)) kills survived" \
-	"(load $kills_load, gc $kills_gc, rmi $kills_rmi); load phases:$summary;" \
+echo "t-store-crash: ok: $CRASH_ITERS load iterations in ${t_loop}s and" \
+	"$CTR_ITERS commit/create iterations in ${t_loop2}s (seed $CRASH_SEED)," \
+	"$((kills_load + kills_commit + kills_create + kills_gc + kills_rmi)) kills survived" \
+	"(load $kills_load, commit $kills_commit, create $kills_create, gc $kills_gc, rmi $kills_rmi);" \
+	"load phases:$summary; commit ${t_commit}s, create ${t_create}s;" \
 	"full load at the end ~oci ${cal[0]}s archive ${cal[1]}s bare ${cal[2]}s, rmi ${t_rmi}s, gc ${t_gc}s"
