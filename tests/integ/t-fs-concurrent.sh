@@ -25,10 +25,10 @@ need_overlay
 need_cmd python3
 
 SECS=${CONC_SECS:-10}
-PY="python3 $SRCDIR/tests/integ/fsconc.py"
+PY=$SRCDIR/tests/integ/fsconc.py
 L=$T/lower U=$T/upper W=$T/work M=$T/mnt
 mkdir -p "$L" "$U" "$W"
-$PY lower "$L"
+python3 "$PY" lower "$L"
 OPTS="lowerdir=$L,upperdir=$U,workdir=$W"
 t0=$SECONDS
 
@@ -38,7 +38,7 @@ run()
 	local what=$1 out
 	shift
 
-	out=$($PY "$@" 2>&1) || fail "$what: $out"
+	out=$(python3 "$PY" "$@" 2>&1) || fail "$what: $out"
 	note "$what: $out"
 	RUN_OUT=$out
 }

@@ -27,12 +27,12 @@ need_cmd python3
 ROUNDS=${FSCRASH_ROUNDS:-10}
 SEED=${FSCRASH_SEED:-$((RANDOM * 32768 + RANDOM))}
 RANDOM=$SEED
-PY="python3 $SRCDIR/tests/integ/fscrash.py"
+PY=$SRCDIR/tests/integ/fscrash.py
 KINDS=(fsync fdatasync rename dirsync copyup move delete)
 
 L=$T/lower U=$T/upper W=$T/work M=$T/m/mnt
 mkdir -p "$L" "$U" "$W" "$T/m" "$T/log"
-$PY lower "$L"
+python3 "$PY" lower "$L"
 
 # kill_daemon: kill -9 the daemon of $M and reap it; the mount is dead
 # (ENOTCONN for everyone) until dead_umount.
@@ -68,7 +68,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	lfs_mount "$M" "$(opts_of "$r")"
 	if [ "$r" -gt 1 ]; then
 		# the remount of the crashed upper: check before writing more
-		$PY check "$M" "$L" "$T"/log/* >"$T/check.out" ||
+		python3 "$PY" check "$M" "$L" "$T"/log/* >"$T/check.out" ||
 			fail "round $r: after the crash of round $((r - 1)): $(cat "$T/check.out")"
 		note "round $r, after the crash: $(cat "$T/check.out")"
 		left=$(find "$W" -mindepth 2 -path '*/layerfs-work/*' | head -n 5)
@@ -76,7 +76,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	fi
 	pids=()
 	for k in "${KINDS[@]}"; do
-		lfs_bg $PY write "$k" "$M" "$T/log/$k" "$r" "$RANDOM.$k" >"$T/w-$k.out" 2>&1
+		lfs_bg python3 "$PY" write "$k" "$M" "$T/log/$k" "$r" "$RANDOM.$k" >"$T/w-$k.out" 2>&1
 		pids+=("$LFS_BG_PID")
 	done
 	delay=$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", 0.4 + 2.6 * r / 32767 }')
@@ -101,7 +101,7 @@ done
 
 # the last crash, then a clean end
 lfs_mount "$M" "$(opts_of 1)"
-$PY check "$M" "$L" "$T"/log/* >"$T/check.out" ||
+python3 "$PY" check "$M" "$L" "$T"/log/* >"$T/check.out" ||
 	fail "after the last crash: $(cat "$T/check.out")"
 note "after the last crash: $(cat "$T/check.out")"
 lfs_umount "$M"
