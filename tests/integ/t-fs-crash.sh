@@ -63,7 +63,7 @@ opts_of() { printf 'lowerdir=%s,upperdir=%s,workdir=%s%s' "$L" "$U" "$W" \
 	"$([ $(($1 % 2)) -eq 0 ] && echo ,writeback=1)"; }
 
 t0=$SECONDS
-total_ops=0 kills=0
+total_ops=0 kills=0 inflight=0
 for ((r = 1; r <= ROUNDS; r++)); do
 	lfs_mount "$M" "$(opts_of "$r")"
 	if [ "$r" -gt 1 ]; then
@@ -96,7 +96,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		total_ops=$((total_ops + ${out##* }))
 	done
 	dead_umount
-	note "round $r: daemon killed after ${delay}s; ops so far $total_ops"
+	# temp objects the daemon had in flight (copy-ups, new files): the
+	# remount must drop them
+	n=$(find "$W/layerfs-work" -mindepth 1 -maxdepth 1 | wc -l)
+	inflight=$((inflight + n))
+	note "round $r: daemon killed after ${delay}s with $n temp objects in flight; ops so far $total_ops"
 done
 
 # the last crash, then a clean end
@@ -109,4 +113,4 @@ stray=$(find "$U" -name 'copyup.*' -o -name '.tmp*' | head -n 5)
 [ -z "$stray" ] || fail "temp objects in the upper layer: $stray"
 done_n=$(cat "$T"/log/* | grep -c '^done ')
 echo "t-fs-crash: ok: $ROUNDS daemon kills survived in $((SECONDS - t0))s (seed $SEED)," \
-	"$total_ops writer ops, $done_n durable ops checked"
+	"$total_ops writer ops, $done_n durable ops checked, $inflight temp objects in flight at the kills"
