@@ -228,6 +228,7 @@ ALLOWED = [
     r"mv/[ab]\d+",
     r"del",
     r"del/f\d+",
+    r"huge",
 ]
 
 

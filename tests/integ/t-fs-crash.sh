@@ -14,7 +14,10 @@
 # complete new version, never a truncated one; each renamed lower file is
 # there exactly once; the work dir's leftovers are gone. The writers must
 # have ended with ENOTCONN/ECONNABORTED (the dead mount), not another
-# error. At the end a clean unmount, and the upper holds no stray temp.
+# error. Then three kills during the copy-up of a 128 MiB file (once its
+# temp object shows in the work dir): after the remount it is the lower
+# file or the complete new version. At the end a clean unmount, and the
+# upper holds no stray temp.
 #
 #   FSCRASH_ROUNDS  rounds (default 10)
 #   FSCRASH_SEED    seed of $RANDOM (default: random, printed)
@@ -103,6 +106,47 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	note "round $r: daemon killed after ${delay}s with $n temp objects in flight; ops so far $total_ops"
 done
 
+# ---- a kill in the middle of a big copy-up ---------------------------------
+
+# The daemon is killed once the copy-up of a 128 MiB lower file has its
+# temp object in the work dir: after the remount the file is the lower
+# one, whole, or the complete new version (its first byte "X").
+exec {SLEEPFD}<> <(:)
+head -c $((128 << 20)) /dev/urandom >"$L/huge"
+want_tail=$(tail -c +2 "$L/huge" | sha256sum)
+mid=0
+for n in 1 2 3; do
+	lfs_mount "$M" "$(opts_of 1)"
+	lfs_bg dd of="$M/huge" conv=notrunc bs=1 count=1 status=none < <(printf X) 2>/dev/null
+	dd_pid=$LFS_BG_PID
+	for ((k = 0; k < 5000; k++)); do
+		[ -z "$(find "$W/layerfs-work" -maxdepth 1 -name 'copyup.*')" ] || break
+		read -r -t 0.001 -u "$SLEEPFD" || true
+	done
+	r="copy-up $n"
+	kill_daemon
+	wait "$dd_pid" || true
+	lfs_forget "$dd_pid"
+	tmp=$(find "$W/layerfs-work" -maxdepth 1 -name 'copyup.*' | wc -l)
+	mid=$((mid + tmp))
+	dead_umount
+	lfs_mount "$M" "$(opts_of 1)"
+	assert_eq "$(stat -c %s "$M/huge")" $((128 << 20)) "copy-up $n: the size after the kill"
+	assert_eq "$(tail -c +2 "$M/huge" | sha256sum)" "$want_tail" "copy-up $n: the data after the kill"
+	if [ "$(head -c 1 "$M/huge")" = X ]; then
+		first="the new version"
+	else
+		cmp -s "$M/huge" "$L/huge" || fail "copy-up $n: neither the lower nor the new version"
+		first="the lower file"
+	fi
+	left=$(find "$W" -mindepth 2 -path '*/layerfs-work/*' | head -n 5)
+	[ -z "$left" ] || fail "copy-up $n: leftovers in the work dir after the remount: $left"
+	note "copy-up $n: killed with $tmp temp object(s) in the work dir; after: $first"
+	lfs_umount "$M"
+	# the next kill needs a lower-only file again
+	rm -f "$U/huge"
+done
+
 # the last crash, then a clean end
 lfs_mount "$M" "$(opts_of 1)"
 python3 "$PY" check "$M" "$L" "$T"/log/* >"$T/check.out" ||
@@ -113,4 +157,5 @@ stray=$(find "$U" -name 'copyup.*' -o -name '.tmp*' | head -n 5)
 [ -z "$stray" ] || fail "temp objects in the upper layer: $stray"
 done_n=$(cat "$T"/log/* | grep -c '^done ')
 echo "t-fs-crash: ok: $ROUNDS daemon kills survived in $((SECONDS - t0))s (seed $SEED)," \
-	"$total_ops writer ops, $done_n durable ops checked, $inflight temp objects in flight at the kills"
+	"$total_ops writer ops, $done_n durable ops checked, $inflight temp objects in flight at the kills;" \
+	"$mid of 3 kills in the middle of a 128 MiB copy-up"
