@@ -519,13 +519,14 @@ t_create=$KILL_T
 lc rm probe >/dev/null
 note "commit ${t_commit}s, create ${t_create}s, rmi C ${t_rmic}s, gc ${t_gc2}s"
 
-# kill_rand WHAT T LO CMD...: kill_fast at a random instant of [LO T, 1.2 T]
+# kill_rand WHAT T LO HI CMD...: kill_fast at a random instant of
+# [LO T, HI T]
 kill_rand()
 {
-	local what=$1 t=$2 lo=$3
-	shift 3
+	local what=$1 t=$2 lo=$3 hi=$4
+	shift 4
 
-	kill_fast "$what" "$(rand_time "$t" "$lo" 1.2)" "$@"
+	kill_fast "$what" "$(rand_time "$t" "$lo" "$hi")" "$@"
 	if [ "$KILLED" -eq 1 ]; then
 		kill_log+=("$i:$what@${KILL_T}")
 	else
@@ -558,7 +559,7 @@ for ((i = 1; i <= CTR_ITERS; i++)); do
 			--timestamp "$TS" work C
 		kill_log+=("$i:commit@${KILL_T}/at-publish$([ "$KILLED" -eq 1 ] || echo "=finished")")
 	else
-		kill_rand commit "$t_commit" 0 "$LAYERCTL" --root "$S" commit -q \
+		kill_rand commit "$t_commit" 0 1.2 "$LAYERCTL" --root "$S" commit -q \
 			--timestamp "$TS" work C
 	fi
 	kills_commit=$((kills_commit + KILLED))
@@ -577,9 +578,14 @@ for ((i = 1; i <= CTR_ITERS; i++)); do
 	fi
 
 	pre_tmp=$(entries "$S/tmp")
-	# (create is short: most of its first half is the program's start)
-	kill_rand create "$t_create" 0.4 "$LAYERCTL" --root "$S" create --name "k$i" A
+	# (create is short: its first part is the program's start, and it
+	# often ends before its mean time)
+	kill_rand create "$t_create" 0.3 0.9 "$LAYERCTL" --root "$S" create --name "k$i" A
 	kills_create=$((kills_create + KILLED))
+	# the running estimate of its duration (it varies with the load)
+	if [ "$KILLED" -eq 0 ]; then
+		t_create=$(awk -v a="$t_create" -v b="$KILL_T" 'BEGIN { printf "%.4f", (a + b) / 2 }')
+	fi
 	[ "$KILLED" -eq 0 ] || kill_log[-1]+="=$(ctr_phase)"
 	check_store "part 2, iteration $i, create killed at ${KILL_T}s"
 	if [ -d "$S/containers/k$i" ]; then
@@ -593,13 +599,13 @@ for ((i = 1; i <= CTR_ITERS; i++)); do
 	lc rm "k$i" >/dev/null
 
 	# rmi C and gc, killed
-	kill_rand "rmi C" "$t_rmic" 0 "$LAYERCTL" --root "$S" rmi C
+	kill_rand "rmi C" "$t_rmic" 0 1.2 "$LAYERCTL" --root "$S" rmi C
 	kills_rmi=$((kills_rmi + KILLED))
 	if has_ref C; then
 		lc rmi C >/dev/null
 	fi
 	if has_garbage; then
-		kill_rand gc "$t_gc2" 0 "$LAYERCTL" --root "$S" gc
+		kill_rand gc "$t_gc2" 0 1.2 "$LAYERCTL" --root "$S" gc
 		kills_gc=$((kills_gc + KILLED))
 	fi
 	check_store "part 2, iteration $i, rmi C and gc killed"
