@@ -176,13 +176,12 @@ void lfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_attr(req, &st, t);
 }
 
-static int set_times(struct lfs_fs *fs, struct lfs_node *n, int fd,
-		     const struct stat *attr, int to_set)
+static int set_times(struct lfs_node *n, int fd, const struct stat *attr,
+		     int to_set)
 {
 	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT },
 				  { .tv_nsec = UTIME_OMIT } };
 	char p[32];
-	int r = 0;
 
 	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
 		ts[0].tv_nsec = UTIME_NOW;
@@ -192,23 +191,22 @@ static int set_times(struct lfs_fs *fs, struct lfs_node *n, int fd,
 		ts[1].tv_nsec = UTIME_NOW;
 	else if (to_set & FUSE_SET_ATTR_MTIME)
 		ts[1] = attr->st_mtim;
-	if (n->type != S_IFLNK)
-		return utimensat(AT_FDCWD, cu_fd_path(fd, p, sizeof(p)), ts,
-				 0) < 0 ?
-			       -errno :
-			       0;
-	/* a symlink's times: through its parent, never following it */
-	pthread_mutex_lock(&n->lock);
-	if (n->parent && n->name) {
-		struct lfs_stack *ps = lfs_stack_get(fs, n->parent);
-
-		if (utimensat(ps->r[0].fd, n->name, ts, AT_SYMLINK_NOFOLLOW) <
-		    0)
-			r = -errno;
-		lfs_stack_put(ps);
-	}
-	pthread_mutex_unlock(&n->lock);
-	return r;
+	/*
+	 * A symlink's times: through its own O_PATH fd, never following it.
+	 * Not through its parent and name: the node of a hardlinked symlink
+	 * keeps one of its names, and once that name is unlinked it has none
+	 * while the other links still show it.  Kernels before 5.8 refuse
+	 * AT_EMPTY_PATH here; the /proc magic link then resolves to the
+	 * symlink itself, not to its target, as it does for other types.
+	 */
+	if (n->type == S_IFLNK &&
+	    utimensat(fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (n->type == S_IFLNK && errno != EINVAL)
+		return -errno;
+	return utimensat(AT_FDCWD, cu_fd_path(fd, p, sizeof(p)), ts, 0) < 0 ?
+		       -errno :
+		       0;
 }
 
 static int set_owner_mode(struct lfs_fs *fs, struct lfs_node *n, int fd,
@@ -305,7 +303,7 @@ void lfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (r == 0 &&
 	    (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 		       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)))
-		r = set_times(fs, n, s->r[0].fd, attr, to_set);
+		r = set_times(n, s->r[0].fd, attr, to_set);
 	lfs_stack_put(s);
 	if (r == 0)
 		r = lfs_getattr_node(fs, n, &st);

@@ -386,6 +386,32 @@ assert (st.st_atime_ns, st.st_mtime_ns) == (a, a)
 EOF
 assert_eq "$(stat -c '%x|%y' "$m/time_low")" "$(stat -c '%x|%y' "$u/time_low")" "times in the upper"
 
+# The node of a hardlinked symlink keeps the name it was first seen by; once
+# that name is unlinked, utimensat(AT_SYMLINK_NOFOLLOW) through another link
+# must still set the times (it was silently ignored: found by t-soak).
+note "utimensat of a hardlinked symlink whose first name is gone"
+"$PY" - "$m" <<'EOF'
+import os, sys
+m = sys.argv[1]
+os.symlink('no-target', m + '/sym/hl1')
+os.link(m + '/sym/hl1', m + '/sym/hl2', follow_symlinks=False)
+os.link(m + '/sym/hl1', m + '/sym/hl3', follow_symlinks=False)
+s1, s2 = os.lstat(m + '/sym/hl1'), os.lstat(m + '/sym/hl2')
+assert s1.st_ino == s2.st_ino and s2.st_nlink == 3, (s1, s2)
+os.unlink(m + '/sym/hl1')
+t = 1061229714683051432
+os.utime(m + '/sym/hl2', ns=(t - 5, t), follow_symlinks=False)
+st = os.lstat(m + '/sym/hl2')
+assert st.st_atime_ns == t - 5, st
+for n in ('hl2', 'hl3'):
+    st = os.lstat(m + '/sym/' + n)
+    assert (st.st_mtime_ns, st.st_nlink) == (t, 2), \
+        '%s: %r' % (n, (st.st_mtime_ns, st.st_nlink))
+    assert os.readlink(m + '/sym/' + n) == 'no-target'
+EOF
+assert_eq "$(stat -c %Y "$u/sym/hl3")" 1061229714 "the symlinks' mtime in the upper"
+rm "$m/sym/hl2" "$m/sym/hl3" # the inode-number checks below want no hardlinks
+
 # ---- statfs ----------------------------------------------------------------------------
 
 note "statfs"
