@@ -12,70 +12,31 @@
 #     for the test and removed at the end, with /dev/fuse opened to users
 #     for the test's duration (restored after);
 #   * cl_on_cleanup CMD: run CMD first in the cleanup (stop the clients'
-#     containers before lib.sh unmounts and removes $T);
+#     containers before lib.sh unmounts and removes $T); then every
+#     process that names $T is ended;
 #   * cl_global_snapshot: a listing of the machine's global container
 #     directories, to show the test never wrote there.
 
 CL_USER=lfs-clients-user
 CL_IMAGE_TAR=
-_cl_user_made=0
-_cl_fuse_mode=
-_cl_done=0
-_cl_hooks=()
 
-# Processes whose command line names $T: conmon, runc, podman's helpers,
-# and the layerfs daemons the clients started.
-_cl_t_pids()
+# Processes whose command line names $T (conmon, runc, podman's helpers,
+# the layerfs daemons the clients started), ended in the cleanup after the
+# tests' own hooks (registered later, so run first) stopped their
+# containers.
+_cl_end_t_pids()
 {
-	pgrep -f -- "$T/" || true
+	# shellcheck disable=SC2046 # one PID a word
+	lfs_end_pids $(pgrep -f -- "$T/")
 }
+lfs_on_cleanup _cl_end_t_pids
 
-_cl_cleanup()
-{
-	local h p left=()
-
-	[ "$_cl_done" -eq 0 ] || return 0
-	_cl_done=1
-	trap '' INT TERM HUP
-	trap - ERR
-	set +e +u
-	for h in "${_cl_hooks[@]}"; do
-		eval "$h" >/dev/null 2>&1
-	done
-	for p in $(_cl_t_pids); do
-		left+=("$p")
-	done
-	if [ "$_cl_user_made" -eq 1 ]; then
-		while IFS= read -r p; do
-			left+=("$p")
-		done < <(lfs_user_pids "$CL_USER")
-	fi
-	lfs_end_pids "${left[@]}"
-	while IFS= read -r p; do
-		[ -n "$p" ] && _lfs_force_umount "$p"
-	done < <(mi_mounts_under "$T")
-	[ -n "$_cl_fuse_mode" ] && chmod "$_cl_fuse_mode" /dev/fuse
-	if [ "$_cl_user_made" -eq 1 ]; then
-		_lfs_kill_pids
-		userdel -r "$CL_USER" >/dev/null 2>&1 ||
-			printf 'cleanup: userdel %s failed\n' "$CL_USER" >&2
-	fi
-}
-_cl_exit()
-{
-	local rc=$?
-
-	_cl_cleanup
-	cleanup "$rc"
-}
-trap _cl_exit EXIT
-trap '_cl_cleanup; cleanup 130' INT
-trap '_cl_cleanup; cleanup 143' TERM
-trap '_cl_cleanup; cleanup 129' HUP
-
+# cl_on_cleanup CMD: CMD early in the cleanup, quietly (stop the clients'
+# containers before their processes end and lib.sh unmounts and removes
+# $T).
 cl_on_cleanup()
 {
-	_cl_hooks+=("$*")
+	lfs_on_cleanup "$* >/dev/null 2>&1"
 }
 
 # cl_user: make $CL_USER (with subordinate ids, as useradd gives by
@@ -85,14 +46,12 @@ cl_user()
 	if id -u "$CL_USER" >/dev/null 2>&1; then
 		fail "user $CL_USER exists already (left by a crashed run?)"
 	fi
-	useradd -m "$CL_USER" || fail "useradd $CL_USER"
-	_cl_user_made=1
+	lfs_test_user "$CL_USER"
 	grep -q "^$CL_USER:" /etc/subuid ||
 		fail "useradd gave $CL_USER no /etc/subuid range"
 	grep -q "^$CL_USER:" /etc/subgid ||
 		fail "useradd gave $CL_USER no /etc/subgid range"
-	_cl_fuse_mode=$(stat -c %a /dev/fuse)
-	chmod 0666 /dev/fuse
+	lfs_open_fuse
 	chmod 0711 "$T"
 }
 

@@ -11,6 +11,10 @@
 #     the test's process group on timeout, then SIGKILL 0.5 s later, so the
 #     cleanup is quick): it unmounts every mount the test made, kills only
 #     the PIDs the test started, then removes $T;
+#   * lfs_on_cleanup CMD: CMD runs first in the cleanup (a test's own
+#     undoing: stop the containers a client started, ...);
+#   * lfs_test_user NAME / lfs_open_fuse: an unprivileged user for the
+#     test and /dev/fuse open to users, both undone by the cleanup;
 #   * lfs_bg / lfs_forget for background processes, lfs_mount /
 #     lfs_umount for layerfs, ovl_mount / ovl_umount for the
 #     kernel overlayfs as a reference;
@@ -50,6 +54,10 @@ _lfs_mounts=()          # mountpoints in mount order
 declare -A _lfs_mnt_pid # mountpoint -> daemon PID (layerfs mounts only)
 declare -A _lfs_mnt_log # mountpoint -> daemon output file
 _lfs_pids=()            # every PID started through lfs_mount / lfs_bg
+_lfs_hooks=()           # lfs_on_cleanup commands
+_lfs_user=              # lfs_test_user's user, and whether it made it
+LFS_USER_MADE=0
+_lfs_fuse_mode=         # /dev/fuse's mode before lfs_open_fuse
 _lfs_seq=0
 
 # ---- messages -------------------------------------------------------------
@@ -186,13 +194,23 @@ cleanup()
 	trap '' INT TERM HUP
 	trap - EXIT ERR
 	set +e +u
+	for ((i = ${#_lfs_hooks[@]} - 1; i >= 0; i--)); do
+		eval "${_lfs_hooks[i]}"
+	done
 	for ((i = ${#_lfs_mounts[@]} - 1; i >= 0; i--)); do
 		_lfs_force_umount "${_lfs_mounts[i]}"
 	done
+	# shellcheck disable=SC2046 # one PID a word
+	[ "$LFS_USER_MADE" -eq 1 ] && lfs_end_pids $(lfs_user_pids "$_lfs_user")
 	_lfs_kill_pids
 	while IFS= read -r m; do
 		[ -n "$m" ] && _lfs_force_umount "$m"
 	done < <(mi_mounts_under "$T")
+	[ -n "$_lfs_fuse_mode" ] && chmod "$_lfs_fuse_mode" /dev/fuse
+	if [ "$LFS_USER_MADE" -eq 1 ]; then
+		userdel -r "$_lfs_user" >/dev/null 2>&1 ||
+			printf 'cleanup: userdel %s failed\n' "$_lfs_user" >&2
+	fi
 	# --one-file-system: never delete through a mount that is still there.
 	case "${T##*/}" in
 	"$_lfs_prefix".??????)
@@ -210,6 +228,42 @@ trap 'cleanup 143' TERM
 trap 'cleanup 129' HUP
 
 # ---- processes and mounts -------------------------------------------------
+
+# lfs_on_cleanup CMD: eval CMD at the start of the cleanup, before
+# lib.sh unmounts and kills; the last one registered runs first, as
+# undoing goes.
+lfs_on_cleanup()
+{
+	_lfs_hooks+=("$*")
+}
+
+# lfs_test_user NAME [USERADD-OPTION...]: an unprivileged user for the
+# test, made with useradd -m and the options unless it exists. When it
+# made it (LFS_USER_MADE=1), the cleanup ends the user's processes (it
+# runs only what the test started) and removes it. Sets LFS_UID and
+# LFS_GID.
+lfs_test_user()
+{
+	local name=$1
+
+	shift
+	_lfs_user=$name
+	if ! id -u "$name" >/dev/null 2>&1; then
+		useradd -m "$@" "$name" || fail "useradd $name"
+		LFS_USER_MADE=1
+	fi
+	LFS_UID=$(id -u "$name")
+	LFS_GID=$(id -g "$name")
+	[ "$LFS_UID" -ne 0 ] || fail "$name has uid 0"
+}
+
+# lfs_open_fuse: let users open /dev/fuse (mode 0600 where no udev runs)
+# until the cleanup puts its mode back.
+lfs_open_fuse()
+{
+	[ -n "$_lfs_fuse_mode" ] || _lfs_fuse_mode=$(stat -c %a /dev/fuse)
+	chmod 0666 /dev/fuse
+}
 
 # Start CMD... in the background and have the cleanup kill it.
 # Sets LFS_BG_PID.

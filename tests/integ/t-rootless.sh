@@ -23,55 +23,21 @@ need_userns
 need_cmd runuser setpriv nsenter getfattr setfattr useradd userdel
 
 RL_USER=lfs-test-user
-rl_created_user=0
-rl_fuse_mode=
 rl_prefix="lfs-it-rl${T##*.}" # the temp dirs of the inner scripts
-rl_done=0
 
-# lib.sh's cleanup, preceded by what only this test needs undone: the
-# daemons in private mount namespaces, /dev/fuse's mode, the user.
+# What only this test needs undone before lib.sh's cleanup: the daemons in
+# private mount namespaces, the inner scripts' temp dirs.
 rl_cleanup()
 {
-	local d p left=()
+	local d
 
-	[ "$rl_done" -eq 0 ] || return 0
-	rl_done=1
-	trap '' INT TERM HUP
-	trap - ERR
-	set +e +u
-	while IFS= read -r d; do
-		[ -n "$d" ] && _lfs_force_umount "$d"
-	done < <(mi_mounts_under "$T")
-	for p in $(rl_daemons); do
-		left+=("$p")
-	done
-	if [ "$rl_created_user" -eq 1 ]; then
-		while IFS= read -r p; do
-			left+=("$p")
-		done < <(lfs_user_pids "$RL_USER")
-	fi
-	lfs_end_pids "${left[@]}"
+	# shellcheck disable=SC2046 # one PID a word
+	lfs_end_pids $(rl_daemons)
 	for d in /tmp/"$rl_prefix".??????; do
 		[ -d "$d" ] && rm -rf --one-file-system "$d"
 	done
-	[ -n "$rl_fuse_mode" ] && chmod "$rl_fuse_mode" /dev/fuse
-	if [ "$rl_created_user" -eq 1 ]; then
-		_lfs_kill_pids # the namespace holders, before userdel
-		userdel -r "$RL_USER" >/dev/null 2>&1 ||
-			printf 'cleanup: userdel %s failed\n' "$RL_USER" >&2
-	fi
 }
-rl_exit()
-{
-	local rc=$?
-
-	rl_cleanup
-	cleanup "$rc"
-}
-trap rl_exit EXIT
-trap 'rl_cleanup; cleanup 130' INT
-trap 'rl_cleanup; cleanup 143' TERM
-trap 'rl_cleanup; cleanup 129' HUP
+lfs_on_cleanup rl_cleanup
 
 # layerfs processes of this test (their command line names $T).
 rl_daemons()
@@ -86,15 +52,10 @@ rl_daemons()
 	return 0
 }
 
-if ! id -u "$RL_USER" >/dev/null 2>&1; then
-	useradd -m "$RL_USER" || fail "useradd $RL_USER"
-	rl_created_user=1
-fi
-uid=$(id -u "$RL_USER")
-gid=$(id -g "$RL_USER")
-[ "$uid" -ne 0 ] || fail "$RL_USER has uid 0"
-rl_fuse_mode=$(stat -c %a /dev/fuse)
-chmod 0666 /dev/fuse
+lfs_test_user "$RL_USER"
+uid=$LFS_UID
+gid=$LFS_GID
+lfs_open_fuse
 chmod 0711 "$T"
 
 as_user()

@@ -33,9 +33,6 @@ need_cmd setpriv useradd userdel pgrep ldd script
 	skip "needs /bin/busybox (scripts/install-deps.sh test installs busybox-static)"
 
 RU=lfs-run-user
-ru_created=0
-ru_fuse_mode=
-ru_done=0
 ru_etc_saved=0 # /etc/subuid, /etc/subgid, /etc/fuse.conf saved in $T/etc
 PROBE=lfs-run-probe-${T##*.} # the source name of a host-only tmpfs
 
@@ -67,31 +64,18 @@ t_pids()
 	pgrep -f -- "$T/" || true
 }
 
+# What only this test undoes, before lib.sh's cleanup (which then ends the
+# user's processes, unmounts, puts /dev/fuse back and removes the user):
+# the containers, this test's processes, the /etc files it changed.
 ru_cleanup()
 {
-	local p d left=()
+	local p f
 
-	[ "$ru_done" -eq 0 ] || return 0
-	ru_done=1
-	trap '' INT TERM HUP
-	trap - ERR
-	set +e +u
 	for p in $(ctr_pids); do
 		kill -KILL "$p" 2>/dev/null
 	done
-	while IFS= read -r d; do
-		[ -n "$d" ] && _lfs_force_umount "$d"
-	done < <(mi_mounts_under "$T")
-	for p in $(t_pids); do
-		left+=("$p")
-	done
-	if [ "$ru_created" -eq 1 ]; then
-		while IFS= read -r p; do
-			left+=("$p")
-		done < <(lfs_user_pids "$RU")
-	fi
-	lfs_end_pids "${left[@]}"
-	[ -n "$ru_fuse_mode" ] && chmod "$ru_fuse_mode" /dev/fuse
+	# shellcheck disable=SC2046 # one PID a word
+	lfs_end_pids $(t_pids)
 	if [ "$ru_etc_saved" -eq 1 ]; then
 		for f in subuid subgid fuse.conf; do
 			if [ -e "$T/etc/$f" ]; then
@@ -101,41 +85,20 @@ ru_cleanup()
 			fi
 		done
 	fi
-	if [ "$ru_created" -eq 1 ]; then
-		_lfs_kill_pids
-		userdel -r "$RU" >/dev/null 2>&1 ||
-			printf 'cleanup: userdel %s failed\n' "$RU" >&2
-	fi
 }
-ru_exit()
-{
-	local rc=$?
-
-	ru_cleanup
-	cleanup "$rc"
-}
-trap ru_exit EXIT
-trap 'ru_cleanup; cleanup 130' INT
-trap 'ru_cleanup; cleanup 143' TERM
-trap 'ru_cleanup; cleanup 129' HUP
+lfs_on_cleanup ru_cleanup
 
 # --- setup (as root) --------------------------------------------------------
 
-if ! id -u "$RU" >/dev/null 2>&1; then
-	# no subordinate ids: rootless runs get the one-id mapping
-	useradd -m -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$RU" ||
-		fail "useradd $RU"
-	ru_created=1
-fi
-ru_uid=$(id -u "$RU")
-ru_gid=$(id -g "$RU")
-[ "$ru_uid" -ne 0 ] || fail "$RU has uid 0"
+# no subordinate ids: rootless runs get the one-id mapping
+lfs_test_user "$RU" -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0
+ru_uid=$LFS_UID
+ru_gid=$LFS_GID
 ru_subids=0
 if grep -qE "^($RU|$ru_uid):" /etc/subuid 2>/dev/null; then
 	ru_subids=1
 fi
-ru_fuse_mode=$(stat -c %a /dev/fuse)
-chmod 0666 /dev/fuse
+lfs_open_fuse
 chmod 0711 "$T"
 
 setpriv --reuid="$ru_uid" --regid="$ru_gid" --init-groups -- \
@@ -735,7 +698,7 @@ t_subids()
 {
 	local f
 
-	if [ "$ru_created" -ne 1 ] || ! command -v newuidmap >/dev/null; then
+	if [ "$LFS_USER_MADE" -ne 1 ] || ! command -v newuidmap >/dev/null; then
 		note "rootless with subordinate ids: not checked (no newuidmap, or $RU not ours)"
 		return 0
 	fi
