@@ -26,6 +26,8 @@ import random
 import re
 import sys
 
+from treefp import sha256 as sha256_file  # same directory
+
 N_CU = 12  # lower files that get copied up (cu/bigN)
 N_MV = 16  # lower files renamed around (mv/aN <-> mv/bN)
 N_DEL = 60  # lower files deleted (del/fN)
@@ -36,17 +38,6 @@ HDR = 32
 
 def sha(b):
     return hashlib.sha256(b).hexdigest()
-
-
-def sha_file(p):
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        while True:
-            b = f.read(1 << 20)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
 
 
 def cu_content(i):
@@ -260,11 +251,11 @@ def check(mnt, lower, logs):
     for name in ok:
         if name not in done:
             lp = os.path.join(lower, name)
-            ok[name].add(sha_file(lp) if os.path.isfile(lp) else "-")
+            ok[name].add(sha256_file(lp) if os.path.isfile(lp) else "-")
     ndone = 0
     for name, sums in sorted(ok.items()):
         p = os.path.join(mnt, name)
-        got = sha_file(p) if os.path.lexists(p) else "-"
+        got = sha256_file(p) if os.path.lexists(p) else "-"
         if got not in sums and "*" not in sums:
             why = "done" if name in done else "tried"
             errs.append(f"{name}: {why}, has {got[:12]}, expected one of "
